@@ -1,0 +1,643 @@
+"""From specs to the values templates place: every decision in one module, with provenance.
+
+Templates stay free of logic; this module decides what objects an environment gets and every
+value in them. Each value that comes from somewhere a user might ask about is wrapped in
+`Sourced` (spec, environment default, derived-from-what, or platform rule). `render` unwraps
+them for speed; `explain` replaces them with tokens, renders, and reads the tokens back out of
+the rendered YAML to say where each field came from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+from modelops import runtimes
+from modelops.quantity import GIB, format_bytes, parse_bytes
+from modelops.repository import LoadedEnvironment, LoadedModel
+from modelops.spec import EnvironmentSpec, ServerPool
+
+Source = Literal["spec", "environment", "derived", "platform"]
+
+MIB = 2**20
+LARGE_ARTIFACT = 2 * GIB
+SMOKE_REQUEST_PATH = "/etc/modelops/smoke"
+MESH_SERVICE = "seldon-mesh"
+MESH_HTTP_PORT = 80
+
+# Argo CD applies waves in order; Seldon needs Servers before Models, Models before the
+# Pipelines and Experiments that reference them, and topics before anything produces to them.
+WAVES = {"Namespace": -2, "ConfigMap": -2, "KafkaTopic": -1, "PodMonitor": -1,
+         "ServiceMonitor": -1, "PrometheusRule": -1, "Server": 0, "Model": 1,
+         "Pipeline": 2, "Experiment": 3}
+WAVE_REASONS = {
+    "Namespace": "the namespace and settings exist before anything in them",
+    "ConfigMap": "configuration exists before the workloads that read it",
+    "KafkaTopic": "topics exist with the environment's replication before Seldon creates "
+                  "them with its default of 1",
+    "PodMonitor": "monitoring is in place before workloads start",
+    "ServiceMonitor": "monitoring is in place before workloads start",
+    "PrometheusRule": "alerts are in place before workloads start",
+    "Server": "Servers come up before the Models scheduled onto them",
+    "Model": "Models follow their Servers",
+    "Pipeline": "Pipelines follow the Models they chain",
+    "Experiment": "Experiments follow the Models they split traffic between",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """A rendered value and where it came from."""
+
+    value: Any
+    source: Source
+    origin: str
+
+
+def from_spec(value: Any, path: str) -> Sourced:
+    return Sourced(value, "spec", path)
+
+
+def from_env(value: Any, path: str) -> Sourced:
+    return Sourced(value, "environment", f"environment.yaml {path}")
+
+
+def derived(value: Any, how: str) -> Sourced:
+    return Sourced(value, "derived", how)
+
+
+def platform(value: Any, why: str) -> Sourced:
+    return Sourced(value, "platform", why)
+
+
+@dataclass(frozen=True)
+class ObjectPlan:
+    """One object to render: which template, with what values, into which file."""
+
+    template: str
+    kind: str
+    name: str
+    group: str  # folder under rendered/: "environment" or "models/<model>"
+    source: str  # the spec file this object comes from
+    values: dict[str, Any] = field(repr=False)
+
+    @property
+    def path(self) -> str:
+        return f"{self.group}/{self.kind.lower()}-{self.name}.yaml"
+
+
+def unwrap(value: Any) -> Any:
+    """Plain values for rendering: every `Sourced` replaced by its value."""
+    if type(value) is Sourced:
+        return value.value
+    if type(value) is dict:
+        return {k: unwrap(v) for k, v in value.items()}
+    if type(value) is list:
+        return [unwrap(v) for v in value]
+    return value
+
+
+def _wave(kind: str) -> Sourced:
+    return platform(str(WAVES[kind]), f"sync wave: {WAVE_REASONS[kind]}")
+
+
+def _annotations(kind: str, source: str, **extra: Any) -> dict[str, Any]:
+    annotations: dict[str, Any] = {"argocd.argoproj.io/sync-wave": _wave(kind),
+                                   "modelops.dev/source": derived(source, "the source file")}
+    annotations.update(extra)
+    return annotations
+
+
+def _labels(env: str, name: str, component: str, owner: str | None = None) -> dict[str, Any]:
+    labels: dict[str, Any] = {
+        "app.kubernetes.io/name": derived(name, "the model or object it belongs to"),
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "modelops",
+        "app.kubernetes.io/managed-by": "modelops",
+        "modelops.dev/environment": derived(env, "the environment folder name"),
+    }
+    if owner is not None:
+        labels["modelops.dev/owner"] = from_spec(owner, "metadata.owner")
+    return labels
+
+
+# ---------------------------------------------------------------- servers
+
+
+def pool_largest_artifact(env: LoadedEnvironment, pool_name: str) -> Sourced:
+    """The largest artifact a pool may host: declared, else the largest model placed on it."""
+    pool = env.spec.spec.servers[pool_name]
+    if pool.max_artifact_size is not None:
+        return from_env(parse_bytes(pool.max_artifact_size),
+                        f"spec.servers.{pool_name}.maxArtifactSize {pool.max_artifact_size}")
+    sizes = [(parse_bytes(m.spec.spec.artifact.size), m.name) for m in env.models
+             if m.spec.spec.server == pool_name]
+    if not sizes:
+        return derived(0, f"no model is placed on pool {pool_name!r} and it declares no "
+                       "maxArtifactSize")
+    size, name = max(sizes)
+    return derived(size, f"largest artifact on pool {pool_name!r}: {name} "
+                   f"({format_bytes(size)}); set maxArtifactSize to keep model PRs from "
+                   "changing the Server")
+
+
+def startup_window_seconds(largest: int) -> int:
+    """60 s per started GiB, at least 60 s, at most 300 s, and at least 180 s above 2 GiB."""
+    window = min(300, max(60, 60 * math.ceil(largest / GIB)))
+    return max(window, 180) if largest > LARGE_ARTIFACT else window
+
+
+def server_plan(env: LoadedEnvironment, pool_name: str) -> ObjectPlan:
+    pool: ServerPool = env.spec.spec.servers[pool_name]
+    where = f"spec.servers.{pool_name}"
+    largest = pool_largest_artifact(env, pool_name)
+    window = startup_window_seconds(largest.value)
+    period = 10
+    how = (f"{window} s window for the largest artifact ({format_bytes(largest.value) if largest.value else 'none'}; "
+           f"{largest.origin}): 60 s per GiB, 60-300 s, >= 180 s above 2 GiB")
+    caps = runtimes.capabilities(pool.runtime, pool.extra_capabilities)
+    limits: dict[str, Any] = {"memory": from_env(pool.memory, f"{where}.memory")}
+    if pool.gpu:
+        limits["nvidia.com/gpu"] = from_env(pool.gpu, f"{where}.gpu")
+    values = {
+        "name": pool_name,
+        "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
+        "labels": _labels(env.name, pool_name, "server"),
+        "annotations": _annotations(
+            "Server", env.doc.display,
+            **{"modelops.dev/max-artifact-size": derived(
+                format_bytes(largest.value) if largest.value else "0", largest.origin),
+               "modelops.dev/capabilities": ",".join(caps)}),
+        "server_config": from_env(pool.runtime, f"{where}.runtime"),
+        "replicas": from_env(pool.replicas, f"{where}.replicas"),
+        "extra_capabilities": (from_env(sorted(pool.extra_capabilities),
+                                        f"{where}.extraCapabilities")
+                               if pool.extra_capabilities else None),
+        "container": runtimes.INFERENCE_CONTAINER[pool.runtime],
+        "requests": {"cpu": from_env(pool.cpu, f"{where}.cpu"),
+                     "memory": from_env(pool.memory, f"{where}.memory")},
+        "limits": limits,
+        "startup_period": platform(period, "startup probe period"),
+        "startup_failure_threshold": derived(window // period, how),
+        "overcommit": from_env(str(pool.overcommit_percent), f"{where}.overcommitPercent"),
+        "agent_container": runtimes.AGENT_CONTAINER,
+    }
+    return ObjectPlan("server.yaml.j2", "Server", pool_name, "environment",
+                      env.doc.display, values)
+
+
+# ---------------------------------------------------------------- models
+
+
+def model_memory(env: EnvironmentSpec, model: LoadedModel) -> Sourced:
+    spec = model.spec.spec
+    if spec.memory is not None:
+        return from_spec(spec.memory, "spec.memory")
+    factor = env.defaults.memory_factor
+    size = parse_bytes(spec.artifact.size)
+    memory = math.ceil(Fraction(size) * Fraction(str(factor)) / MIB) * MIB
+    return derived(format_bytes(memory), f"spec.artifact.size {spec.artifact.size} × "
+                   f"environment.yaml spec.defaults.memoryFactor {factor}, rounded up to Mi")
+
+
+def model_replicas(env: EnvironmentSpec, model: LoadedModel) -> tuple[Sourced, Sourced]:
+    replicas = model.spec.spec.replicas
+    if replicas is not None:
+        return (from_spec(replicas.min, "spec.replicas.min"),
+                from_spec(replicas.max, "spec.replicas.max"))
+    return (from_env(env.defaults.replicas.min, "spec.defaults.replicas.min"),
+            from_env(env.defaults.replicas.max, "spec.defaults.replicas.max"))
+
+
+def topic_name(env: EnvironmentSpec, kind: str, name: str, direction: str) -> str:
+    return f"{env.kafka.topic_prefix}.{env.namespace}.{kind}.{name}.{direction}"
+
+
+def _topic_plans(env: LoadedEnvironment, kind: str, name: str, group: str,
+                 source: str) -> Iterator[ObjectPlan]:
+    spec = env.spec.spec
+    kafka = spec.kafka
+    for direction in ("inputs", "outputs"):
+        topic = topic_name(spec, kind, name, direction)
+        yield ObjectPlan("kafkatopic.yaml.j2", "KafkaTopic", topic, group, source, {
+            "name": derived(topic, f"Seldon's topic for {kind} {name} {direction}: "
+                            "<topicPrefix>.<namespace>.<kind>.<name>.<direction>"),
+            "namespace": from_env(kafka.namespace, "spec.kafka.namespace"),
+            "labels": {**_labels(env.name, name, "kafka-topic"),
+                       "strimzi.io/cluster": from_env(kafka.cluster, "spec.kafka.cluster")},
+            "annotations": _annotations("KafkaTopic", source),
+            "partitions": from_env(kafka.partitions, "spec.kafka.partitions"),
+            "replicas": from_env(kafka.replication_factor, "spec.kafka.replicationFactor"),
+            "min_isr": from_env(kafka.min_in_sync_replicas, "spec.kafka.minInSyncReplicas"),
+            "retention_ms": derived(kafka.retention_hours * 3_600_000,
+                                    f"environment.yaml spec.kafka.retentionHours "
+                                    f"{kafka.retention_hours} in milliseconds"),
+        })
+
+
+def _model_object(env: LoadedEnvironment, owner: LoadedModel, name: Any, component: str,
+                  storage_uri: Sourced, memory: Sourced, requirements: Sourced,
+                  replicas: tuple[Sourced, Sourced], extra: dict[str, Any]) -> ObjectPlan:
+    spec = env.spec.spec
+    secret = spec.artifacts.storage_secret
+    plain_name = name.value if isinstance(name, Sourced) else name
+    annotations = _annotations("Model", owner.doc.display, **extra.pop("annotations", {}))
+    values: dict[str, Any] = {
+        "name": name,
+        "namespace": from_env(spec.namespace, "spec.namespace"),
+        "labels": _labels(env.name, plain_name, component, owner.spec.metadata.owner),
+        "annotations": annotations,
+        "storage_uri": storage_uri,
+        "secret_name": (from_env(secret, "spec.artifacts.storageSecret")
+                        if secret else None),
+        "requirements": requirements,
+        "memory": memory,
+        "server": from_spec(owner.spec.spec.server, "spec.server"),
+        "replicas": replicas[0],
+        "min_replicas": replicas[0],
+        "max_replicas": replicas[1],
+    }
+    values.update(extra)
+    return ObjectPlan("model.yaml.j2", "Model", plain_name, f"models/{owner.name}",
+                      owner.doc.display, values)
+
+
+def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
+    """Every object one ModelDeployment renders to, in a fixed order."""
+    spec_env = env.spec.spec
+    spec = model.spec.spec
+    name = model.name
+    group = f"models/{name}"
+    source = model.doc.display
+    placement = runtimes.FRAMEWORKS[spec.framework]
+    requirements = derived(list(placement.requirements),
+                           f"framework {spec.framework} runs on {placement.runtime}")
+    replicas = model_replicas(spec_env, model)
+    memory = model_memory(spec_env, model)
+    plans: list[ObjectPlan] = []
+    main_extra: dict[str, Any] = {
+        "annotations": {"modelops.dev/artifact-size": from_spec(spec.artifact.size,
+                                                                "spec.artifact.size")},
+    }
+    if spec.logger is not None:
+        main_extra["logger_percent"] = from_spec(spec.logger.percent, "spec.logger.percent")
+    plans.append(_model_object(env, model, from_spec(name, "metadata.name"), "model",
+                               from_spec(spec.artifact.uri, "spec.artifact.uri"), memory,
+                               requirements, replicas, main_extra))
+    plans.extend(_topic_plans(env, "model", name, group, source))
+
+    if spec.explainer is not None:
+        explainer = spec.explainer
+        plans.append(_model_object(
+            env, model, derived(f"{name}-explainer", "metadata.name + '-explainer'"),
+            "explainer", from_spec(explainer.uri, "spec.explainer.uri"),
+            from_spec(explainer.memory, "spec.explainer.memory") if explainer.memory
+            else memory, derived(list(runtimes.EXPLAINER_REQUIREMENTS),
+                                 "alibi-explain runs on MLServer"),
+            replicas, {"explainer": {"type": from_spec(explainer.type, "spec.explainer.type"),
+                                     "model_ref": from_spec(name, "metadata.name")}}))
+        plans.extend(_topic_plans(env, "model", f"{name}-explainer", group, source))
+
+    rollout = spec.rollout
+    if rollout is not None and rollout.candidate is not None:
+        candidate = f"{name}-candidate"
+        plans.append(_model_object(
+            env, model, derived(candidate, "metadata.name + '-candidate'"), "candidate",
+            from_spec(rollout.candidate.uri, "spec.rollout.candidate.uri"), memory,
+            requirements, replicas,
+            {"annotations": {"modelops.dev/artifact-size": from_spec(
+                spec.artifact.size, "spec.artifact.size (candidate assumed the same size)")}}))
+        plans.extend(_topic_plans(env, "model", candidate, group, source))
+        plans.append(_experiment_plan(env, model, candidate))
+
+    if spec.drift is not None or spec.processing is not None:
+        plans.extend(_pipeline_plans(env, model))
+
+    if spec.smoke is not None:
+        plans.append(_smoke_configmap_plan(env, model))
+    plans.append(_smoke_job_plan(env, model))
+    return plans
+
+
+def _experiment_plan(env: LoadedEnvironment, model: LoadedModel, candidate: str) -> ObjectPlan:
+    rollout = model.spec.spec.rollout
+    assert rollout is not None and rollout.candidate is not None
+    weight = rollout.candidate.weight
+    values: dict[str, Any] = {
+        "name": derived(f"{model.name}-rollout", "metadata.name + '-rollout'"),
+        "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
+        "labels": _labels(env.name, model.name, "experiment", model.spec.metadata.owner),
+        "annotations": _annotations("Experiment", model.doc.display, **{
+            "modelops.dev/rollout-strategy": from_spec(rollout.strategy,
+                                                       "spec.rollout.strategy")}),
+        "default": from_spec(model.name, "metadata.name (served on the model's own "
+                             "endpoint)"),
+    }
+    if rollout.strategy == "canary":
+        values["candidates"] = [
+            {"name": from_spec(model.name, "metadata.name"),
+             "weight": derived(100 - weight, f"100 - spec.rollout.candidate.weight {weight}")},
+            {"name": derived(candidate, "metadata.name + '-candidate'"),
+             "weight": from_spec(weight, "spec.rollout.candidate.weight")},
+        ]
+    else:
+        values["candidates"] = [{"name": from_spec(model.name, "metadata.name"),
+                                 "weight": platform(100, "mirror: the current model serves "
+                                                    "all traffic")}]
+        values["mirror"] = {"name": derived(candidate, "metadata.name + '-candidate'"),
+                            "percent": from_spec(weight, "spec.rollout.candidate.weight")}
+    return ObjectPlan("experiment.yaml.j2", "Experiment", f"{model.name}-rollout",
+                      f"models/{model.name}", model.doc.display, values)
+
+
+def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[ObjectPlan]:
+    spec = model.spec.spec
+    name = model.name
+    group = f"models/{name}"
+    source = model.doc.display
+    chain: list[Sourced] = []
+    if spec.processing is not None:
+        chain += [from_spec(s, f"spec.processing.pre[{i}]")
+                  for i, s in enumerate(spec.processing.pre)]
+    chain.append(from_spec(name, "metadata.name"))
+    if spec.processing is not None:
+        chain += [from_spec(s, f"spec.processing.post[{i}]")
+                  for i, s in enumerate(spec.processing.post)]
+    steps: list[dict[str, Any]] = []
+    for i, step in enumerate(chain):
+        entry: dict[str, Any] = {"name": step}
+        if i > 0:
+            entry["inputs"] = [derived(chain[i - 1].value, "the previous step's outputs")]
+        steps.append(entry)
+    drift = spec.drift
+    if drift is not None:
+        detector = f"{name}-drift"
+        steps.append({
+            "name": derived(detector, "metadata.name + '-drift'"),
+            "inputs": [derived(f"{name}.inputs", "the pipeline's raw inputs")],
+            "batch": from_spec(drift.batch_size, "spec.drift.batchSize"),
+        })
+        yield _model_object(
+            env, model, derived(detector, "metadata.name + '-drift'"), "drift-detector",
+            from_spec(drift.reference, "spec.drift.reference"),
+            from_spec(drift.memory, "spec.drift.memory") if drift.memory
+            else platform("512Mi", "default drift detector memory (KS on a 10,000-row "
+                          "reference fits comfortably)"),
+            derived(list(runtimes.DRIFT_REQUIREMENTS), "alibi-detect runs on MLServer"),
+            (platform(1, "one detector replica: drift is computed off the request path"),
+             platform(1, "one detector replica")),
+            {"annotations": {
+                "modelops.dev/drift-p-value": from_spec(repr(drift.p_value),
+                                                        "spec.drift.pValue"),
+                "modelops.dev/drift-reference-rows": from_spec(str(drift.reference_rows),
+                                                               "spec.drift.referenceRows"),
+                "modelops.dev/drift-batch-size": from_spec(str(drift.batch_size),
+                                                           "spec.drift.batchSize"),
+            }})
+        yield from _topic_plans(env, "model", detector, group, source)
+    values = {
+        "name": from_spec(name, "metadata.name"),
+        "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
+        "labels": _labels(env.name, name, "pipeline", model.spec.metadata.owner),
+        "annotations": _annotations("Pipeline", source),
+        "steps": steps,
+        "output_steps": [derived(chain[-1].value, "the last step of the synchronous chain; "
+                                 "the drift step stays off it and runs asynchronously")],
+    }
+    yield ObjectPlan("pipeline.yaml.j2", "Pipeline", name, group, source, values)
+    yield from _topic_plans(env, "pipeline", name, group, source)
+
+
+def smoke_request(model: LoadedModel) -> str | None:
+    smoke = model.spec.spec.smoke
+    if smoke is None:
+        return None
+    request = {"inputs": [i.model_dump(by_alias=True) for i in smoke.inputs]}
+    return json.dumps(request, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _smoke_configmap_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
+    values = {
+        "name": derived(f"smoke-{model.name}", "'smoke-' + metadata.name"),
+        "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
+        "labels": _labels(env.name, model.name, "smoke-test", model.spec.metadata.owner),
+        "annotations": {
+            "argocd.argoproj.io/sync-wave": platform("1", "sync wave: the request exists "
+                                                     "before the PostSync Job reads it"),
+            "modelops.dev/source": model.doc.display},
+        "request": from_spec(smoke_request(model), "spec.smoke.inputs (as a V2 request)"),
+    }
+    return ObjectPlan("smoke-configmap.yaml.j2", "ConfigMap", f"smoke-{model.name}",
+                      f"models/{model.name}", model.doc.display, values)
+
+
+def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
+    spec_env = env.spec.spec
+    spec = model.spec.spec
+    has_pipeline = spec.drift is not None or spec.processing is not None
+    target = (derived(f"{model.name}.pipeline", "the Pipeline carries the traffic (drift or "
+                      "processing steps)") if has_pipeline
+              else from_spec(model.name, "metadata.name"))
+    latency = (from_spec(spec.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
+               if spec.alerts is not None and spec.alerts.p99_latency_ms is not None
+               else from_env(spec_env.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs"))
+    url = f"{MESH_SERVICE}.{spec_env.namespace}:{MESH_HTTP_PORT}"
+    values = {
+        "name": derived(f"smoke-{model.name}", "'smoke-' + metadata.name"),
+        "namespace": from_env(spec_env.namespace, "spec.namespace"),
+        "labels": _labels(env.name, model.name, "smoke-test", model.spec.metadata.owner),
+        "image": from_env(spec_env.smoke.image, "spec.smoke.image"),
+        "timeout": from_env(spec_env.smoke.timeout_seconds, "spec.smoke.timeoutSeconds"),
+        "url": derived(url, "Seldon's mesh Service in the environment namespace"),
+        "model": from_spec(model.name, "metadata.name"),
+        "annotations": {
+            "argocd.argoproj.io/hook": platform("PostSync", "Argo CD runs the smoke test after "
+                                                "every sync, once all objects are healthy"),
+            "argocd.argoproj.io/hook-delete-policy": platform(
+                "BeforeHookCreation", "the last run's Job and logs stay until the next sync"),
+            "modelops.dev/source": model.doc.display},
+        "header": derived(f"seldon-model={target.value}", target.origin),
+        "max_latency_ms": latency,
+        "has_request": spec.smoke is not None,
+        "request_dir": SMOKE_REQUEST_PATH,
+    }
+    return ObjectPlan("smoke-job.yaml.j2", "Job", f"smoke-{model.name}",
+                      f"models/{model.name}", model.doc.display, values)
+
+
+# ---------------------------------------------------------------- environment-wide
+
+
+def environment_plans(env: LoadedEnvironment) -> list[ObjectPlan]:
+    spec = env.spec.spec
+    source = env.doc.display
+    ns = from_env(spec.namespace, "spec.namespace")
+    mon_labels = dict(sorted(spec.monitoring.labels.items()))
+    common = {"namespace": ns}
+    plans = [
+        ObjectPlan("namespace.yaml.j2", "Namespace", spec.namespace, "environment", source,
+                   {**common, "name": ns,
+                    "labels": {**_labels(env.name, spec.namespace, "namespace"),
+                               "modelops.dev/managed": platform(
+                                   "true", "marks namespaces the admission webhook guards")},
+                    "annotations": _annotations("Namespace", source)}),
+        ObjectPlan("environment-configmap.yaml.j2", "ConfigMap", "modelops-environment",
+                   "environment", source,
+                   {**common, "name": "modelops-environment",
+                    "labels": _labels(env.name, "modelops-environment", "settings"),
+                    "annotations": _annotations("ConfigMap", source),
+                    "settings": derived(json.dumps(env.spec.model_dump(by_alias=True,
+                                                                       exclude_none=True),
+                                                   sort_keys=True, indent=2) + "\n",
+                                        "environment.yaml as JSON, for the admission plugin")}),
+    ]
+    plans += [server_plan(env, pool) for pool in sorted(spec.servers)]
+    plans.append(ObjectPlan("podmonitor.yaml.j2", "PodMonitor", "seldon-servers",
+                            "environment", source,
+                            {**common, "name": "seldon-servers",
+                             "labels": {**_labels(env.name, "seldon-servers",
+                                                            "monitoring"), **mon_labels},
+                             "annotations": _annotations("PodMonitor", source)}))
+    plans.append(ObjectPlan("servicemonitor.yaml.j2", "ServiceMonitor", "seldon-control-plane",
+                            "environment", source,
+                            {**common, "name": "seldon-control-plane",
+                             "labels": {**_labels(env.name, "seldon-control-plane",
+                                                            "monitoring"), **mon_labels},
+                             "annotations": _annotations("ServiceMonitor", source)}))
+    plans.append(_rules_plan(env, mon_labels))
+    errors_topic = f"{spec.kafka.topic_prefix}.{spec.namespace}.errors.errors"
+    topic = next(_topic_plans(env, "errors", "errors", "environment", source))
+    topic_values = dict(topic.values, name=derived(errors_topic, "Seldon's pipeline errors "
+                                                   "topic: <topicPrefix>.<namespace>.errors"
+                                                   ".errors"))
+    plans.append(ObjectPlan("kafkatopic.yaml.j2", "KafkaTopic", errors_topic, "environment",
+                            source, topic_values))
+    return plans
+
+
+def _rules_plan(env: LoadedEnvironment, mon_labels: dict[str, str]) -> ObjectPlan:
+    spec = env.spec.spec
+    values: dict[str, Any] = {
+        "name": "modelops-alerts",
+        "namespace": from_env(spec.namespace, "spec.namespace"),
+        "labels": {**_labels(env.name, "modelops-alerts", "alerts"), **mon_labels},
+        "annotations": _annotations("PrometheusRule", env.doc.display),
+        "groups": alert_groups(env),
+    }
+    return ObjectPlan("prometheusrule.yaml.j2", "PrometheusRule", "modelops-alerts",
+                      "environment", env.doc.display, values)
+
+
+def _rule(alert: str, expr: str, duration: str, severity: str, summary: str,
+          signal: str) -> dict[str, Any]:
+    return {"alert": alert, "expr": expr, "for": duration,
+            "labels": {"severity": severity},
+            "annotations": {"summary": summary, "signal": signal}}
+
+
+def _latency_rule(ns: str, runtime: str, models: str, exclude: bool, seconds: float,
+                  scope: str) -> dict[str, Any]:
+    """p99 latency for the models matched by the regex `models` (or all but them)."""
+    op = "!~" if exclude else "=~"
+    if runtime == "mlserver":
+        expr = (f'histogram_quantile(0.99, sum by (model, le) (label_replace(rate('
+                f'model_infer_request_duration_bucket{{namespace="{ns}", model_name{op}'
+                f'"({models})_[0-9]+"}}[5m]), "model", "$1", "model_name", "(.+)_[0-9]+"))) '
+                f'> {seconds:g}')
+        signal = ("MLServer's model_infer_request_duration histogram; Seldon loads models "
+                  "into MLServer as <model>_<version>, so the version suffix is stripped")
+    else:
+        selector = f'namespace="{ns}", model{op}"{models}"'
+        expr = (f'sum by (model) (rate(seldon_model_infer_seconds_total{{{selector}}}[5m])) / '
+                f'sum by (model) (rate(seldon_model_infer_total{{{selector}}}[5m])) > '
+                f'{seconds:g}')
+        signal = ("Triton exports no latency histogram here; the agent's per-model mean "
+                  "latency is the nearest real signal to p99 and alerts later than p99 would")
+    return _rule("ModelLatencyHigh", expr, "5m", "warning",
+                 f"{scope} p99 inference latency above {seconds * 1000:g} ms for 5 minutes",
+                 signal)
+
+
+def _error_rule(ns: str, selector: str, percent: float, scope: str) -> dict[str, Any]:
+    expr = (f'sum by (model) (rate(seldon_model_infer_total{{namespace="{ns}", code!~"200|OK", '
+            f'{selector}}}[5m])) / sum by (model) (rate(seldon_model_infer_total{{namespace='
+            f'"{ns}", {selector}}}[5m])) > {percent / 100:g}')
+    return _rule("ModelErrorRateHigh", expr, "5m", "critical",
+                 f"{scope} error rate above {percent:g} % for 5 minutes",
+                 "the Seldon agent's per-model request counter; codes other than HTTP 200 "
+                 "and gRPC OK count as errors")
+
+
+def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
+    """Alert rules: one generic rule per signal, plus one per model that overrides it.
+
+    A rule per model and signal would make a 1,000-model PrometheusRule exceed what the API
+    server stores; `by (model)` already fires per model. Models with their own thresholds are
+    carved out of the generic rule and get their own.
+    """
+    spec = env.spec.spec
+    alerts = spec.alerts
+    ns = spec.namespace
+
+    def runtime_of(model: LoadedModel) -> str:
+        return spec.servers[model.spec.spec.server].runtime
+
+    overrides = [m for m in env.models if m.spec.spec.alerts is not None]
+    overridden = {m.name for m in overrides}
+    # A regex that matches no model name (names are DNS labels, never "-").
+    excluded = "|".join(sorted(overridden)) or "-"
+    seconds = alerts.p99_latency_ms / 1000
+    models: list[dict[str, Any]] = []
+    if any(runtime_of(m) == "mlserver" for m in env.models if m.name not in overridden):
+        models.append(_latency_rule(ns, "mlserver", excluded, True, seconds, "Model"))
+    triton = sorted(m.name for m in env.models
+                    if runtime_of(m) == "triton" and m.name not in overridden)
+    if triton:
+        models.append(_latency_rule(ns, "triton", "|".join(triton), False, seconds, "Model"))
+    models.append(_error_rule(ns, f'model!~"{excluded}"', alerts.error_rate_percent,
+                              "Model"))
+    groups = [{"name": f"modelops.{env.name}.models", "rules": models}]
+    for model in overrides:
+        own = model.spec.spec.alerts
+        assert own is not None
+        latency = (own.p99_latency_ms or alerts.p99_latency_ms) / 1000
+        rate = own.error_rate_percent or alerts.error_rate_percent
+        scope = f"Model {model.name}"
+        groups.append({"name": f"modelops.{env.name}.model.{model.name}", "rules": [
+            _latency_rule(ns, runtime_of(model), model.name, False, latency, scope),
+            _error_rule(ns, f'model="{model.name}"', rate, scope),
+        ]})
+    topics = f'topic=~"{spec.kafka.topic_prefix}\\\\.{ns}\\\\..*"'
+    groups.append({"name": f"modelops.{env.name}.platform", "rules": [
+        _rule("ModelLoadBacklogHigh",
+              f'sum(workqueue_depth{{name="model"}}) > {alerts.load_backlog}', "10m",
+              "warning", f"More than {alerts.load_backlog} Models waiting to be reconciled",
+              "Seldon's scheduler exports no queue metrics (2.10); the operator's "
+              "controller-runtime work queue for Models is the nearest real signal"),
+        _rule("KafkaConsumerLagHigh",
+              f"sum by (consumergroup, topic) (kafka_consumergroup_lag{{{topics}}}) > "
+              f"{alerts.kafka_lag_messages}", "5m", "warning",
+              f"Kafka consumer lag above {alerts.kafka_lag_messages} messages",
+              "Strimzi Kafka Exporter kafka_consumergroup_lag on this environment's topics"),
+        _rule("KafkaConsumerLagSlow",
+              f"sum by (consumergroup, topic) (kafka_consumergroup_lag{{{topics}}}) / "
+              f"clamp_min(sum by (consumergroup, topic) (rate("
+              f"kafka_consumergroup_current_offset{{{topics}}}[5m])), 0.001) > "
+              f"{alerts.kafka_lag_seconds}", "5m", "warning",
+              f"Kafka consumers more than {alerts.kafka_lag_seconds} s behind",
+              "lag in messages divided by the consumption rate: the exporter has no lag in "
+              "seconds"),
+    ]})
+    return groups
+
+
+def plan_environment(env: LoadedEnvironment) -> list[ObjectPlan]:
+    """Every object of one environment, in a stable order."""
+    plans = environment_plans(env)
+    for model in env.models:
+        plans.extend(model_plans(env, model))
+    return plans

@@ -1,0 +1,362 @@
+"""The repository on disk: where environments live, and loading them with every check.
+
+Loading an environment reads `environment.yaml` and every `models/*.yaml`, validates each
+against its spec model, then runs the checks that need more than one file (file name equals
+`metadata.name`, the server pool exists and can host the framework, artifact URIs are on the
+environment's allowlist, processing steps name real models). All problems of all files are
+collected and raised together, so a PR author sees everything wrong in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from modelops import runtimes
+from modelops.errors import InputError, Problem, UsageError
+from modelops.quantity import parse_bytes
+from modelops.spec import Environment, ModelDeployment
+from modelops.yamlsource import SourceDocument, load_yaml
+
+ENVIRONMENTS_DIR = "environments"
+ENVIRONMENT_FILE = "environment.yaml"
+MODELS_DIR = "models"
+RENDERED_DIR = "rendered"
+MAX_NAME = 63
+# Objects derived from a model's name, and the longest suffix or prefix each adds.
+DERIVED_NAME_PARTS = ("-candidate", "-explainer", "-drift", "-rollout", "smoke-")
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    doc: SourceDocument
+    spec: ModelDeployment
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+@dataclass(frozen=True)
+class LoadedEnvironment:
+    name: str
+    doc: SourceDocument
+    spec: Environment
+    models: tuple[LoadedModel, ...]
+
+    def model(self, name: str) -> LoadedModel | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+@dataclass(frozen=True)
+class Repository:
+    root: Path
+
+    @classmethod
+    def discover(cls, start: Path | None) -> Repository:
+        """The repository named by `--repo`, or the git top level of the working directory."""
+        if start is not None:
+            root = start.resolve()
+            if not (root / ENVIRONMENTS_DIR).is_dir():
+                raise UsageError(f"{start}: not a modelops repository (no {ENVIRONMENTS_DIR}/)")
+            return cls(root)
+        try:
+            top = subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            raise UsageError("not inside a git repository; run from the repository or pass "
+                             "--repo DIR") from None
+        root = Path(top)
+        if not (root / ENVIRONMENTS_DIR).is_dir():
+            raise UsageError(f"{root}: not a modelops repository (no {ENVIRONMENTS_DIR}/)")
+        return cls(root)
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def environment_dir(self, name: str) -> Path:
+        return self.root / ENVIRONMENTS_DIR / name
+
+    def rendered_dir(self, name: str) -> Path:
+        return self.environment_dir(name) / RENDERED_DIR
+
+    def environment_names(self) -> list[str]:
+        base = self.root / ENVIRONMENTS_DIR
+        return sorted(p.name for p in base.iterdir()
+                      if p.is_dir() and (p / ENVIRONMENT_FILE).is_file())
+
+    def select(self, names: Sequence[str] | None) -> list[str]:
+        known = self.environment_names()
+        if not names:
+            return known
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(f"unknown environment {unknown[0]!r}; known: {', '.join(known)}")
+        return sorted(set(names))
+
+    def load_environment(self, name: str) -> LoadedEnvironment:
+        problems: list[Problem] = []
+        env_path = self.environment_dir(name) / ENVIRONMENT_FILE
+        env_doc, env = _load_spec(env_path, self.relative(env_path), Environment, problems)
+        models: list[LoadedModel] = []
+        for path in self._model_files(name, problems):
+            doc, model = _load_spec(path, self.relative(path), ModelDeployment, problems)
+            if doc is not None and model is not None:
+                models.append(LoadedModel(doc, model))
+        if env_doc is not None and env is not None:
+            if env.metadata.name != name:
+                problems.append(_problem(env_doc, ("metadata", "name"),
+                                         f"{env.metadata.name!r} must equal the environment "
+                                         f"folder name {name!r}"))
+            problems.extend(_cross_check(env_doc, env, models))
+        if problems:
+            raise InputError(problems)
+        assert env_doc is not None and env is not None
+        return LoadedEnvironment(name, env_doc, env, tuple(sorted(models, key=lambda m: m.name)))
+
+    def _model_files(self, env: str, problems: list[Problem]) -> Iterator[Path]:
+        folder = self.environment_dir(env) / MODELS_DIR
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.iterdir()):
+            shown = self.relative(path)
+            if path.name.startswith(".") or path.name == "README.md":
+                continue
+            if path.is_symlink() or not path.is_file():
+                problems.append(Problem(shown, 1, 1, "", "not a regular file; model specs "
+                                        "are plain <name>.yaml files (no symlinks)"))
+            elif path.suffix != ".yaml":
+                problems.append(Problem(shown, 1, 1, "", "unexpected file in models/; a model "
+                                        "spec is named <name>.yaml"))
+            else:
+                yield path
+
+
+def _load_spec(path: Path, shown: str, kind: type[SpecT],
+               problems: list[Problem]) -> tuple[SourceDocument | None, SpecT | None]:
+    try:
+        doc = load_yaml(path, shown)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None, None
+    if not isinstance(doc.data, dict):
+        problems.append(Problem(shown, *doc.locate(()), "", "expected a mapping with "
+                                "apiVersion, kind, metadata and spec"))
+        return doc, None
+    try:
+        return doc, kind.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(_translate(exc, doc, kind))
+        return doc, None
+
+
+def _problem(doc: SourceDocument, loc: tuple[str | int, ...], message: str) -> Problem:
+    line, col = doc.locate(loc)
+    return Problem(doc.display, line, col, _dotted(loc), message)
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _translate(exc: ValidationError, doc: SourceDocument,
+               kind: type[BaseModel]) -> list[Problem]:
+    """Pydantic errors as located problems: one per field, in words a spec author uses."""
+    by_field: dict[tuple[str | int, ...], Problem] = {}
+    for error in exc.errors(include_url=False):
+        loc = _data_loc(doc.data, error["loc"])
+        kind_of_error = error["type"]
+        if kind_of_error == "extra_forbidden":
+            line, col = doc.locate_key(loc)
+            message = f"unknown field {loc[-1]!r}"
+            suggestion = difflib.get_close_matches(str(loc[-1]),
+                                                   _allowed_keys(kind, loc[:-1]), n=1)
+            if suggestion:
+                message += f"; did you mean {suggestion[0]!r}?"
+            else:
+                allowed = _allowed_keys(kind, loc[:-1])
+                if allowed:
+                    message += f"; allowed: {', '.join(allowed)}"
+        elif kind_of_error == "missing":
+            line, col = doc.locate(loc[:-1])
+            message = f"missing required field {loc[-1]!r}"
+        else:
+            line, col = doc.locate(loc)
+            message = _message(error)
+        if loc in by_field and kind_of_error not in ("extra_forbidden", "missing"):
+            continue  # one complaint per value: unions report every member
+        by_field[loc] = Problem(doc.display, line, col, _dotted(loc), message)
+    return list(by_field.values())
+
+
+def _data_loc(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Drop the union-member tags pydantic adds to `loc`, keeping only real keys and indexes."""
+    kept: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            kept.append(part)
+            node = node.get(part)  # type: ignore[arg-type]
+        elif isinstance(node, list) and isinstance(part, int):
+            kept.append(part)
+            node = node[part] if 0 <= part < len(node) else None
+        elif node is None and not isinstance(part, int) and not kept[-1:] == [part]:
+            kept.append(part)  # a missing field inside a missing parent
+            break
+        else:
+            break
+    return tuple(kept)
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return message[len("Value error, "):]
+    value = error.get("input")
+    if error["type"].endswith("_type") or error["type"] in ("literal_error", "enum"):
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return f"{message}, got {type(value).__name__} {shown}"
+    return message
+
+
+@cache
+def _schema(kind: type[BaseModel]) -> dict[str, Any]:
+    return kind.model_json_schema(by_alias=True)
+
+
+def _allowed_keys(kind: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    root = _schema(kind)
+    defs = root.get("$defs", {})
+    node: dict[str, Any] | None = root
+    for part in loc:
+        node = _resolve(node, defs)
+        if node is None:
+            return []
+        if isinstance(part, int):
+            node = node.get("items")
+        elif "properties" in node:
+            node = node["properties"].get(part)
+        else:
+            extra = node.get("additionalProperties")
+            node = extra if isinstance(extra, dict) else None
+    node = _resolve(node, defs)
+    return sorted(node.get("properties", {})) if node else []
+
+
+def _resolve(node: dict[str, Any] | None, defs: dict[str, Any]) -> dict[str, Any] | None:
+    while node is not None:
+        if "$ref" in node:
+            node = defs.get(node["$ref"].rsplit("/", 1)[-1])
+        elif "anyOf" in node:
+            node = next((n for n in node["anyOf"] if n.get("type") != "null"), None)
+        else:
+            return node
+    return None
+
+
+def _cross_check(env_doc: SourceDocument, env: Environment,
+                 models: list[LoadedModel]) -> list[Problem]:
+    problems: list[Problem] = []
+    names = {m.name for m in models}
+    prefixes = env.spec.artifacts.allowed_prefixes
+    for loaded in models:
+        doc, model = loaded.doc, loaded.spec
+        spec = model.spec
+        stem = Path(doc.display).stem
+        if model.metadata.name != stem:
+            problems.append(_problem(doc, ("metadata", "name"),
+                                     f"{model.metadata.name!r} must equal the file name "
+                                     f"{stem!r}"))
+        for part in DERIVED_NAME_PARTS:
+            if len(model.metadata.name) + len(part) > MAX_NAME:
+                problems.append(_problem(doc, ("metadata", "name"),
+                                         f"too long: derived names such as "
+                                         f"{model.metadata.name}{part!r} would exceed "
+                                         f"{MAX_NAME} characters; use at most "
+                                         f"{MAX_NAME - max(map(len, DERIVED_NAME_PARTS))}"))
+                break
+        pool = env.spec.servers.get(spec.server)
+        if pool is None:
+            problems.append(_problem(doc, ("spec", "server"),
+                                     f"no server pool {spec.server!r} in {env_doc.display}; "
+                                     f"pools: {', '.join(sorted(env.spec.servers))}"))
+        else:
+            placement = runtimes.FRAMEWORKS[spec.framework]
+            caps = runtimes.capabilities(pool.runtime, pool.extra_capabilities)
+            missing = [r for r in placement.requirements if r not in caps]
+            if pool.runtime != placement.runtime or missing:
+                problems.append(_problem(doc, ("spec", "framework"),
+                                         f"{spec.framework} models need a {placement.runtime} "
+                                         f"pool with capability {placement.requirements[0]!r}; "
+                                         f"pool {spec.server!r} runs {pool.runtime}"))
+            if pool.max_artifact_size is not None and parse_bytes(spec.artifact.size) > \
+                    parse_bytes(pool.max_artifact_size):
+                problems.append(_problem(doc, ("spec", "artifact", "size"),
+                                         f"{spec.artifact.size} exceeds pool {spec.server!r} "
+                                         f"maxArtifactSize {pool.max_artifact_size}"))
+        for loc, uri in _uris(model):
+            if not any(uri.startswith(p) for p in prefixes):
+                problems.append(_problem(doc, loc, f"{uri!r} is not under an allowed prefix "
+                                         f"of environment {env.metadata.name!r}: "
+                                         f"{', '.join(prefixes)}"))
+        if spec.replicas is not None and spec.replicas.max < spec.replicas.min:
+            problems.append(_problem(doc, ("spec", "replicas", "max"),
+                                     f"max ({spec.replicas.max}) is below min "
+                                     f"({spec.replicas.min})"))
+        if spec.processing is not None:
+            steps = spec.processing.pre + spec.processing.post
+            if len(set(steps)) != len(steps):
+                problems.append(_problem(doc, ("spec", "processing"),
+                                         "a model may appear only once across pre and post"))
+            for stage in ("pre", "post"):
+                for i, step in enumerate(getattr(spec.processing, stage)):
+                    if step == model.metadata.name:
+                        problems.append(_problem(doc, ("spec", "processing", stage, i),
+                                                 "a model cannot be its own processing step"))
+                    elif step not in names:
+                        problems.append(_problem(doc, ("spec", "processing", stage, i),
+                                                 f"no model {step!r} in environment "
+                                                 f"{env.metadata.name!r}"))
+        rollout = spec.rollout
+        if rollout is not None and (rollout.strategy == "none") != (rollout.candidate is None):
+            problems.append(_problem(doc, ("spec", "rollout"),
+                                     "canary and mirror need a candidate; strategy none "
+                                     "takes no candidate"))
+        elif rollout is not None and rollout.strategy == "canary" and rollout.candidate \
+                and rollout.candidate.weight == 100:
+            problems.append(_problem(doc, ("spec", "rollout", "candidate", "weight"),
+                                     "a canary takes 1-99 % of traffic; to switch fully, "
+                                     "change artifact.uri"))
+    defaults = env.spec.defaults.replicas
+    if defaults.max < defaults.min:
+        problems.append(_problem(env_doc, ("spec", "defaults", "replicas", "max"),
+                                 f"max ({defaults.max}) is below min ({defaults.min})"))
+    return problems
+
+
+def _uris(model: ModelDeployment) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    spec = model.spec
+    yield ("spec", "artifact", "uri"), spec.artifact.uri
+    if spec.drift is not None:
+        yield ("spec", "drift", "reference"), spec.drift.reference
+    if spec.rollout is not None and spec.rollout.candidate is not None:
+        yield ("spec", "rollout", "candidate", "uri"), spec.rollout.candidate.uri
+    if spec.explainer is not None:
+        yield ("spec", "explainer", "uri"), spec.explainer.uri

@@ -1,0 +1,320 @@
+"""The two spec kinds people write: `ModelDeployment` and `Environment`.
+
+These pydantic models are the single source of truth for the spec format: the loader validates
+with them, and `modelops render` writes the JSON Schemas in `generators/schemas/` from them, so
+editors and CI can never disagree. Validation is strict on purpose: no type coercion (`"3"` is
+not a replica count), unknown fields are errors, and every string a value could be interpolated
+into later is checked here. Cross-file checks (does the server pool exist, is the URI on the
+environment's allowlist) live in `modelops.repository`, which sees both files.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from modelops.quantity import QuantityError, parse_bytes, parse_quantity
+
+API_VERSION = "modelops.dev/v1alpha1"
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>[A-Za-z0-9._~/%+=:@,-]+)")
+_IMAGE = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?")
+_CAPABILITY = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_TENSOR_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_PRINTABLE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*")
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a DNS-1123 label: use lowercase letters, digits and "
+                         "'-', start and end with a letter or digit, at most 63 characters")
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a DNS-1123 subdomain")
+    return value
+
+
+def _memory(value: str) -> str:
+    try:
+        parse_bytes(value)
+    except QuantityError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _cpu(value: str) -> str:
+    try:
+        amount = parse_quantity(value)
+    except QuantityError as exc:
+        raise ValueError(str(exc)) from None
+    if amount <= 0:
+        raise ValueError(f"{value!r}: must be greater than zero")
+    return value
+
+
+def _uri(value: str) -> str:
+    if not _URI.fullmatch(value):
+        raise ValueError(f"{value!r} is not an artifact URI like gs://bucket/model/version "
+                         "(scheme://path, no spaces, quotes or control characters)")
+    return value
+
+
+def _image(value: str) -> str:
+    if not _IMAGE.fullmatch(value):
+        raise ValueError(f"{value!r} is not an image reference like registry/name:tag")
+    if "@sha256:" not in value and (":" not in value.rsplit("/", 1)[-1]
+                                    or value.endswith(":latest")):
+        raise ValueError(f"{value!r} must be pinned to a version tag or digest, not latest")
+    return value
+
+
+def _capability(value: str) -> str:
+    if not _CAPABILITY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a capability name (lowercase, digits, '._-')")
+    return value
+
+
+def _tensor_name(value: str) -> str:
+    if not _TENSOR_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a tensor name (letters, digits, '_.-')")
+    return value
+
+
+def _text(value: str) -> str:
+    if not _PRINTABLE.fullmatch(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+Memory = Annotated[str, AfterValidator(_memory),
+                   Field(description="Kubernetes memory quantity, e.g. 512Mi or 2Gi",
+                         json_schema_extra={"pattern": r"^[0-9.]+(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"})]
+Cpu = Annotated[str, AfterValidator(_cpu), Field(description="Kubernetes CPU quantity, e.g. 500m")]
+ArtifactUri = Annotated[str, AfterValidator(_uri),
+                        Field(description="Immutable, versioned artifact location, e.g. "
+                              "gs://bucket/model/2026-11-02-a1b2c3")]
+Image = Annotated[str, AfterValidator(_image)]
+Capability = Annotated[str, AfterValidator(_capability)]
+TensorName = Annotated[str, AfterValidator(_tensor_name)]
+Text = Annotated[str, AfterValidator(_text), Field(max_length=512)]
+
+Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "pytorch",
+                    "huggingface", "mlflow", "python"]
+Runtime = Literal["mlserver", "triton"]
+ExplainerType = Literal["anchor_tabular", "anchor_text", "anchor_image", "kernel_shap",
+                        "integrated_gradients"]
+Datatype = Literal["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
+                   "INT64", "FP16", "FP32", "FP64", "BYTES"]
+
+
+class Strict(BaseModel):
+    """Base for every spec object: camelCase keys, no coercion, unknown fields rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
+                              alias_generator=to_camel, populate_by_name=False,
+                              allow_inf_nan=False)
+
+
+# ---------------------------------------------------------------- ModelDeployment
+
+
+class ModelMetadata(Strict):
+    name: DnsLabel = Field(description="Seldon Model name; must equal the file name")
+    owner: DnsLabel = Field(description="Owning team, e.g. risk-ml")
+    description: Text | None = None
+
+
+class Artifact(Strict):
+    uri: ArtifactUri
+    size: Memory = Field(description="Artifact size on disk; drives the memory default and "
+                         "the server's probe windows")
+
+
+class Replicas(Strict):
+    min: int = Field(ge=1, le=100)
+    max: int = Field(ge=1, le=100)
+
+
+class Drift(Strict):
+    """An alibi-detect KS detector as an asynchronous pipeline step."""
+
+    reference: ArtifactUri = Field(description="Detector artifact built by `modelops drift "
+                                   "build` from the reference window")
+    reference_rows: int = Field(ge=1, le=10_000_000,
+                                description="Rows in the reference window (5,000-10,000)")
+    p_value: float = Field(gt=0, lt=1, description="KS test p-value (0.01 or lower)")
+    batch_size: int = Field(ge=1, le=100_000, description="Requests batched per drift test")
+    memory: Memory | None = None
+
+
+class Candidate(Strict):
+    uri: ArtifactUri
+    weight: int = Field(default=10, ge=1, le=100,
+                        description="Canary: percent of traffic; mirror: percent mirrored")
+
+
+class Rollout(Strict):
+    strategy: Literal["none", "canary", "mirror"]
+    candidate: Candidate | None = None
+
+
+class SmokeInput(Strict):
+    name: TensorName
+    datatype: Datatype
+    shape: list[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(min_length=1, max_length=8)
+    data: list[float | int | bool | Text] = Field(min_length=1, max_length=10_000)
+
+
+class Smoke(Strict):
+    inputs: list[SmokeInput] = Field(min_length=1, max_length=16)
+
+
+class AlertThresholds(Strict):
+    p99_latency_ms: int | None = Field(default=None, ge=1, le=600_000)
+    error_rate_percent: float | None = Field(default=None, gt=0, le=100)
+
+
+class Processing(Strict):
+    """Other models of the same environment chained before and after this one."""
+
+    pre: list[DnsLabel] = Field(default_factory=list, max_length=8)
+    post: list[DnsLabel] = Field(default_factory=list, max_length=8)
+
+
+class Explainer(Strict):
+    type: ExplainerType
+    uri: ArtifactUri
+    memory: Memory | None = None
+
+
+class Logger(Strict):
+    percent: int = Field(ge=0, le=100, description="Percent of requests logged to Kafka")
+
+
+class ModelSpec(Strict):
+    artifact: Artifact
+    framework: Framework
+    server: DnsLabel = Field(description="A server pool from environment.yaml")
+    memory: Memory | None = Field(default=None, description="Defaults to artifact.size × "
+                                  "the environment's memoryFactor; always rendered")
+    replicas: Replicas | None = None
+    drift: Drift | None = None
+    rollout: Rollout | None = None
+    processing: Processing | None = None
+    explainer: Explainer | None = None
+    logger: Logger | None = None
+    smoke: Smoke | None = None
+    alerts: AlertThresholds | None = None
+
+
+class ModelDeployment(Strict):
+    api_version: Literal["modelops.dev/v1alpha1"]
+    kind: Literal["ModelDeployment"]
+    metadata: ModelMetadata
+    spec: ModelSpec
+
+
+# ---------------------------------------------------------------- Environment
+
+
+class EnvironmentMetadata(Strict):
+    name: DnsLabel = Field(description="Must equal the environment's folder name")
+
+
+class Cluster(Strict):
+    name: DnsLabel
+    server: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.:-]+(/[A-Za-z0-9._/-]*)?$")]
+
+
+class ArtifactPolicy(Strict):
+    allowed_prefixes: list[Annotated[str, AfterValidator(_uri)]] = Field(
+        min_length=1, description="scheme://bucket/prefix/ every artifact URI must start with")
+    storage_secret: DnsSubdomain | None = Field(default=None,
+                                                description="rclone secret (Model.spec.secretName)")
+
+
+class ServerPool(Strict):
+    runtime: Runtime
+    replicas: int = Field(ge=1, le=1000)
+    memory: Memory = Field(description="Inference container memory request: the capacity "
+                           "Seldon's agent advertises")
+    cpu: Cpu
+    gpu: int = Field(default=0, ge=0, le=16)
+    overcommit_percent: int = Field(ge=0, le=1000,
+                                    description="SELDON_OVERCOMMIT_PERCENTAGE of the agent")
+    max_artifact_size: Memory | None = Field(default=None, description="Largest artifact the "
+                                             "pool may host; sizes its probes")
+    extra_capabilities: list[Capability] = Field(default_factory=list, max_length=32)
+
+
+class ReplicaDefaults(Strict):
+    min: int = Field(ge=1, le=100)
+    max: int = Field(ge=1, le=100)
+
+
+class Defaults(Strict):
+    replicas: ReplicaDefaults
+    memory_factor: float = Field(ge=1, le=8, description="memory = artifact.size × factor")
+
+
+class Limits(Strict):
+    max_overcommit_percent: int = Field(ge=0, le=200)
+    min_replicas: int = Field(ge=1, le=100)
+
+
+class EnvironmentAlerts(Strict):
+    p99_latency_ms: int = Field(ge=1, le=600_000)
+    error_rate_percent: float = Field(gt=0, le=100)
+    load_backlog: int = Field(ge=1)
+    kafka_lag_messages: int = Field(ge=1)
+    kafka_lag_seconds: int = Field(ge=1)
+
+
+class Kafka(Strict):
+    cluster: DnsLabel = Field(description="Strimzi Kafka cluster (strimzi.io/cluster label)")
+    namespace: DnsLabel = Field(description="Namespace the Strimzi topic operator watches")
+    topic_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=32)]
+    partitions: int = Field(ge=1, le=1000)
+    replication_factor: int = Field(ge=1, le=7)
+    min_in_sync_replicas: int = Field(ge=1, le=7)
+    retention_hours: int = Field(ge=1, le=24 * 365)
+
+
+class SmokeSettings(Strict):
+    image: Image
+    timeout_seconds: int = Field(ge=10, le=3600)
+
+
+class Monitoring(Strict):
+    labels: dict[DnsLabel, DnsLabel] = Field(default_factory=dict, description="Labels the "
+                                             "Prometheus Operator selects monitors and rules by")
+
+
+class EnvironmentSpec(Strict):
+    namespace: DnsLabel
+    cluster: Cluster
+    artifacts: ArtifactPolicy
+    servers: dict[DnsLabel, ServerPool] = Field(min_length=1)
+    defaults: Defaults
+    limits: Limits
+    alerts: EnvironmentAlerts
+    kafka: Kafka
+    smoke: SmokeSettings
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+
+
+class Environment(Strict):
+    api_version: Literal["modelops.dev/v1alpha1"]
+    kind: Literal["Environment"]
+    metadata: EnvironmentMetadata
+    spec: EnvironmentSpec
