@@ -57,7 +57,7 @@ unit: ## pytest
 test: lint typecheck check unit ## everything CI runs after setup
 
 bench: ## benchmarks: printed tables (add ARGS=--json for JSON)
-	$(BIN)/python -m modelops_bench $(ARGS)
+	$(BIN)/python tests/bench/run.py $(ARGS)
 
 lock: ## re-resolve requirements/*.lock from requirements/*.in
 	rm -rf /tmp/modelops-lock && $(PYTHON) -m venv /tmp/modelops-lock

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": 1,
@@ -26,6 +27,7 @@ class QuantityError(ValueError):
     """Raised with a message fit to show the user."""
 
 
+@lru_cache(maxsize=4096)
 def parse_quantity(text: str) -> Fraction:
     """Return the exact value of a Kubernetes quantity string."""
     match = _QUANTITY.fullmatch(text)
@@ -44,6 +46,7 @@ def parse_quantity(text: str) -> Fraction:
     return -value if match["sign"] == "-" else value
 
 
+@lru_cache(maxsize=4096)
 def parse_bytes(text: str) -> int:
     """A memory quantity as a positive whole number of bytes, as Seldon requires."""
     value = parse_quantity(text)
