@@ -163,8 +163,9 @@ def server_plan(env: LoadedEnvironment, pool_name: str) -> ObjectPlan:
     largest = pool_largest_artifact(env, pool_name)
     window = startup_window_seconds(largest.value)
     period = 10
-    how = (f"{window} s window for the largest artifact ({format_bytes(largest.value) if largest.value else 'none'}; "
-           f"{largest.origin}): 60 s per GiB, 60-300 s, >= 180 s above 2 GiB")
+    size = format_bytes(largest.value) if largest.value else "none"
+    how = (f"{window} s window for the largest artifact ({size}; {largest.origin}): "
+           "60 s per GiB, 60-300 s, >= 180 s above 2 GiB")
     caps = runtimes.capabilities(pool.runtime, pool.extra_capabilities)
     limits: dict[str, Any] = {"memory": from_env(pool.memory, f"{where}.memory")}
     if pool.gpu:

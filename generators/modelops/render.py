@@ -206,8 +206,8 @@ def check_environments(repo: Repository, envs: list[LoadedEnvironment]) -> list[
         _jobs, _roots = [], {}
     drifts: list[Drift] = []
     for env_name, rel, want, have in differ:
-        root = repo.relative(repo.rendered_dir(env_name))
-        drifts.append(_drift(f"{root}/{rel}", want, have))
+        shown = repo.relative(repo.rendered_dir(env_name))
+        drifts.append(_drift(f"{shown}/{rel}", want, have))
     for env in envs:
         root = repo.rendered_dir(env.name)
         for rel in sorted(set(_list_tree(root)) - expected[env.name]):

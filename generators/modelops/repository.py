@@ -211,11 +211,11 @@ def _data_loc(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     for part in loc:
         if isinstance(node, dict):
             kept.append(part)
-            node = node.get(part)  # type: ignore[arg-type]
+            node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int):
             kept.append(part)
             node = node[part] if 0 <= part < len(node) else None
-        elif node is None and not isinstance(part, int) and not kept[-1:] == [part]:
+        elif node is None and not isinstance(part, int) and kept[-1:] != [part]:
             kept.append(part)  # a missing field inside a missing parent
             break
         else:

@@ -41,4 +41,5 @@ def schema_line(spec_path: Path, repo_root: Path, filename: str) -> str:
     """The editor hint line for a spec file, with a path relative to the spec."""
     target = repo_root / SCHEMA_DIR / filename
     relative = Path(*([".."] * (len(spec_path.relative_to(repo_root).parts) - 1)))
-    return f"# yaml-language-server: $schema={(relative / target.relative_to(repo_root)).as_posix()}"
+    schema = (relative / target.relative_to(repo_root)).as_posix()
+    return f"# yaml-language-server: $schema={schema}"

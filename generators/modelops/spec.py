@@ -23,7 +23,8 @@ API_VERSION = "modelops.dev/v1alpha1"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>[A-Za-z0-9._~/%+=:@,-]+)")
-_IMAGE = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?")
+_IMAGE = re.compile(
+    r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?")
 _CAPABILITY = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _TENSOR_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _PRINTABLE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*")
@@ -98,7 +99,8 @@ DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 Memory = Annotated[str, AfterValidator(_memory),
                    Field(description="Kubernetes memory quantity, e.g. 512Mi or 2Gi",
-                         json_schema_extra={"pattern": r"^[0-9.]+(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"})]
+                         json_schema_extra={
+                             "pattern": r"^[0-9.]+(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"})]
 Cpu = Annotated[str, AfterValidator(_cpu), Field(description="Kubernetes CPU quantity, e.g. 500m")]
 ArtifactUri = Annotated[str, AfterValidator(_uri),
                         Field(description="Immutable, versioned artifact location, e.g. "

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import make_repo  # noqa: E402
+from synthetic import make_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELOPS = str(Path(sys.executable).parent / "modelops")
