@@ -8,6 +8,8 @@ in the rendered file.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import yaml
@@ -61,13 +63,17 @@ def _check_file(catalog: SchemaCatalog, shown: str, raw: bytes) -> list[Problem]
     return located
 
 
+_PATH_PART = re.compile(r'\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|([^.\[\]]+)')
+
+
 def _loc(path: str) -> tuple[str | int, ...]:
+    """`metadata.labels["app.kubernetes.io/name"]` -> ("metadata", "labels", "app...")."""
     parts: list[str | int] = []
-    for piece in path.replace("]", "").split("."):
-        if not piece:
-            continue
-        name, *indexes = piece.split("[")
-        if name:
-            parts.append(name)
-        parts += [int(i) for i in indexes if i.isdigit()]
+    for quoted, index, plain in _PATH_PART.findall(path):
+        if quoted:
+            parts.append(json.loads(f'"{quoted}"'))
+        elif index:
+            parts.append(int(index))
+        else:
+            parts.append(plain)
     return tuple(parts)

@@ -43,6 +43,7 @@ KUBERNETES_VERSION: Final = "1.32"
 _DRAFT7: Final = "http://json-schema.org/draft-07/schema#"
 _OBJECT_META: Final = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _CRD_KIND: Final = "CustomResourceDefinition"
+# Part of every code-cache key: bump it when the code generation (not the schema) changes.
 _CACHE_FORMAT: Final = "modelops-validate-1"
 _COMPILE_OPTIONS: Final = "use_default=False,use_formats=False,detailed_exceptions=False"
 _COMPILE_SECONDS_PER_SCHEMA_BYTE: Final = 1.5e-6
@@ -484,7 +485,7 @@ class _CoreLibrary:
     """The strict built-in schemas that ship inside kubernetes-validate (read in place)."""
 
     def __init__(self) -> None:
-        import kubernetes_validate.utils as kv  # noqa: PLC0415
+        import kubernetes_validate.utils as kv
 
         self._kv = kv
         wanted = _version_key(KUBERNETES_VERSION)
@@ -842,6 +843,8 @@ class _KindValidator:
     kind starts on jsonschema and is compiled once the time spent on it reaches a quarter of
     the estimated compile time: a kind seen a few times is never compiled, a frequent one is
     compiled after a handful of objects. Code already in the disk cache is used at once.
+    jsonschema has the last word: should it accept an object the compiled code rejected, the
+    object is valid and `disagreements` counts the case (the tests keep it at zero).
     """
 
     def __init__(
@@ -929,7 +932,7 @@ class _KindValidator:
 
 
 def _jsonschema_validator(schema: dict[str, Any], draft: str) -> Any:
-    import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415
+    import jsonschema
 
     if draft == "2020-12":
         return jsonschema.Draft202012Validator(schema)
@@ -1066,7 +1069,7 @@ def _describe_alternatives(error: Any, where: str) -> Iterator[SchemaProblem]:
         got = _describe_value(instance)
         yield SchemaProblem(where, f"expected {_type_names(types)}, got {got}")
         return
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]  # noqa: PLC0415
+    from jsonschema.exceptions import best_match
 
     for problem in _describe(best_match(error.context)):
         yield SchemaProblem(
@@ -1080,6 +1083,11 @@ def _problems(errors: Iterator[Any]) -> list[SchemaProblem]:
 
 
 # --- Catalog ------------------------------------------------------------------------------------
+
+
+_GROUP: Final = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?\Z|\Z")
+_VERSION: Final = re.compile(r"[a-z0-9]+\Z")
+_KIND: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
 
 
 class SchemaCatalog:
@@ -1130,7 +1138,7 @@ class SchemaCatalog:
         if not isinstance(obj, Mapping):
             return [SchemaProblem("", f"expected an object, got {_describe_value(obj)}")]
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
-        if not isinstance(api_version, str) or not isinstance(kind, str):
+        if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version:
             return [_identity_problem(api_version, kind)]
         checker = self._checkers.get((api_version, kind))
         if checker is None:
@@ -1145,7 +1153,7 @@ class SchemaCatalog:
     def _checker(self, api_version: str, kind: str) -> _Checker:
         group, _, version = api_version.rpartition("/")
         label = f"{api_version} {kind}"
-        if not version or not kind:
+        if not (_GROUP.match(group) and _VERSION.match(version) and _KIND.match(kind)):
             return _Fixed(f"{label}: not a valid apiVersion/kind")
         if "." not in group or group.endswith(".k8s.io"):
             core = _core_library()
@@ -1185,8 +1193,10 @@ class SchemaCatalog:
 
 def _identity_problem(api_version: Any, kind: Any) -> SchemaProblem:
     wrong = [
-        f"missing required field '{name}'" if value is None else f"'{name}' must be a string"
+        f"missing required field '{name}'"
+        if value is None
+        else f"'{name}' must be a non-empty string"
         for name, value in (("apiVersion", api_version), ("kind", kind))
-        if not isinstance(value, str)
+        if not isinstance(value, str) or not value
     ]
     return SchemaProblem("", "; ".join(wrong))
