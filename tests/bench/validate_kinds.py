@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CRD_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "crds"
+DEFAULT_CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "crds"
 COUNTS = {
     "Model": 3000,
     "KafkaTopic": 6000,
@@ -348,7 +348,7 @@ def child(crd_dir: Path, cache_dir: Path, strategy: str) -> dict[str, Any]:
 
 
 def run_child(crd_dir: Path, cache_dir: Path, strategy: str) -> dict[str, Any]:
-    generators = str(Path(__file__).resolve().parents[1] / "generators")
+    generators = str(Path(__file__).resolve().parents[2] / "generators")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([generators, *filter(None, [os.environ.get("PYTHONPATH")])]),
