@@ -96,7 +96,7 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
     from modelops import render, schemas
 
     names = repo.select(args.env)
-    envs = [repo.load_environment(name) for name in names]
+    envs = repo.load_environments(names)
     schema_dir = repo.root / schemas.SCHEMA_DIR
     if args.check:
         drifts = render.check_environments(repo, envs)

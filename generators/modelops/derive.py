@@ -273,6 +273,12 @@ def _model_object(env: LoadedEnvironment, owner: LoadedModel, name: Any, compone
                       owner.doc.display, values)
 
 
+def _auxiliary_server(model: LoadedModel, pool: str | None, field: str) -> Sourced:
+    if pool is not None:
+        return from_spec(pool, f"spec.{field}.server")
+    return from_spec(model.spec.spec.server, f"spec.server (spec.{field}.server unset)")
+
+
 def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     """Every object one ModelDeployment renders to, in a fixed order."""
     spec_env = env.spec.spec
@@ -306,7 +312,8 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
             else memory, derived(list(runtimes.EXPLAINER_REQUIREMENTS),
                                  "alibi-explain runs on MLServer"),
             replicas, {"explainer": {"type": from_spec(explainer.type, "spec.explainer.type"),
-                                     "model_ref": from_spec(name, "metadata.name")}}))
+                                     "model_ref": from_spec(name, "metadata.name")},
+                       "server": _auxiliary_server(model, explainer.server, "explainer")}))
         plans.extend(_topic_plans(env, "model", f"{name}-explainer", group, source))
 
     rollout = spec.rollout
@@ -397,7 +404,8 @@ def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[Obje
             derived(list(runtimes.DRIFT_REQUIREMENTS), "alibi-detect runs on MLServer"),
             (platform(1, "one detector replica: drift is computed off the request path"),
              platform(1, "one detector replica")),
-            {"annotations": {
+            {"server": _auxiliary_server(model, drift.server, "drift"),
+             "annotations": {
                 "modelops.dev/drift-p-value": from_spec(repr(drift.p_value),
                                                         "spec.drift.pValue"),
                 "modelops.dev/drift-reference-rows": from_spec(str(drift.reference_rows),

@@ -7,6 +7,7 @@ Exit codes are shared by every verb: 0 ok, 1 a check failed, 2 bad input or usag
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,17 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        field = self.field or "(document)"
-        return f"{self.path}:{self.line}:{self.col}: {field}: {self.message}"
+        field = _printable(self.field) or "(document)"
+        return f"{_printable(self.path)}:{self.line}:{self.col}: {field}: " \
+               f"{_printable(self.message)}"
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """Escape line breaks and control characters: one problem is always exactly one line."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 class InputError(Exception):

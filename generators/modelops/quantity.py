@@ -32,7 +32,7 @@ class QuantityError(ValueError):
 @lru_cache(maxsize=4096)
 def parse_quantity(text: str) -> Fraction:
     """Return the exact value of a Kubernetes quantity string."""
-    match = _QUANTITY.fullmatch(text)
+    match = _QUANTITY.fullmatch(text) if len(text) <= 64 else None
     if match is None:
         raise QuantityError(_explain(text))
     value = Fraction(match["number"])
@@ -71,6 +71,8 @@ def format_bytes(count: int) -> str:
 
 
 def _explain(text: str) -> str:
+    if len(text) > 64:
+        return f"{text[:20]!r}...: too long to be a Kubernetes quantity"
     stripped = text.strip()
     tail = re.sub(r"^[+-]?[0-9.]+", "", stripped)
     hint = _LOOKALIKES.get(tail.upper()) if tail else None

@@ -93,9 +93,26 @@ class Repository:
         return self.environment_dir(name) / RENDERED_DIR
 
     def environment_names(self) -> list[str]:
+        """Every environment folder, including one that lost its environment.yaml (an error
+        when loaded, so its rendered tree is never silently left unchecked)."""
         base = self.root / ENVIRONMENTS_DIR
         return sorted(p.name for p in base.iterdir()
-                      if p.is_dir() and (p / ENVIRONMENT_FILE).is_file())
+                      if p.is_dir() and not p.name.startswith(".")
+                      and any((p / f).exists() for f in (ENVIRONMENT_FILE, MODELS_DIR,
+                                                         RENDERED_DIR)))
+
+    def load_environments(self, names: Sequence[str]) -> list[LoadedEnvironment]:
+        """Load several environments, reporting the problems of all of them together."""
+        loaded: list[LoadedEnvironment] = []
+        problems: list[Problem] = []
+        for name in names:
+            try:
+                loaded.append(self.load_environment(name))
+            except InputError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InputError(problems)
+        return loaded
 
     def select(self, names: Sequence[str] | None) -> list[str]:
         known = self.environment_names()
@@ -109,6 +126,10 @@ class Repository:
     def load_environment(self, name: str) -> LoadedEnvironment:
         problems: list[Problem] = []
         env_path = self.environment_dir(name) / ENVIRONMENT_FILE
+        if not env_path.is_file():
+            raise InputError.at(self.relative(env_path), "missing: every environment folder "
+                                "needs an environment.yaml (delete the folder to remove the "
+                                "environment)")
         env_doc, env = _load_spec(env_path, self.relative(env_path), Environment, problems)
         models: list[LoadedModel] = []
         for path in self._model_files(name, problems):
@@ -271,10 +292,44 @@ def _resolve(node: dict[str, Any] | None, defs: dict[str, Any]) -> dict[str, Any
     return None
 
 
+def _derived_names(model: ModelDeployment) -> list[str]:
+    """Seldon Model names a spec creates besides its own."""
+    spec, name = model.spec, model.metadata.name
+    derived = []
+    if spec.rollout is not None and spec.rollout.candidate is not None:
+        derived.append(f"{name}-candidate")
+    if spec.explainer is not None:
+        derived.append(f"{name}-explainer")
+    if spec.drift is not None:
+        derived.append(f"{name}-drift")
+    return derived
+
+
+def _auxiliary_pool(env: Environment, doc: SourceDocument, loc: tuple[str | int, ...],
+                    pool_name: str, requirement: str, what: str) -> list[Problem]:
+    pool = env.spec.servers.get(pool_name)
+    if pool is None:
+        return [_problem(doc, loc, f"no server pool {pool_name!r}; pools: "
+                         f"{', '.join(sorted(env.spec.servers))}")]
+    if requirement not in runtimes.capabilities(pool.runtime, pool.extra_capabilities):
+        return [_problem(doc, loc, f"the {what} runs on MLServer ({requirement!r}); pool "
+                         f"{pool_name!r} runs {pool.runtime}: set {_dotted(loc)} to an "
+                         "MLServer pool")]
+    return []
+
+
 def _cross_check(env_doc: SourceDocument, env: Environment,
                  models: list[LoadedModel]) -> list[Problem]:
     problems: list[Problem] = []
     names = {m.name for m in models}
+    owners: dict[str, str] = {m.name: m.name for m in models}
+    for loaded in models:
+        for derived in _derived_names(loaded.spec):
+            other = owners.setdefault(derived, loaded.name)
+            if other != loaded.name:
+                problems.append(_problem(loaded.doc, ("metadata", "name"),
+                                         f"the derived Model {derived!r} collides with "
+                                         f"model {other!r}; rename one of them"))
     prefixes = env.spec.artifacts.allowed_prefixes
     for loaded in models:
         doc, model = loaded.doc, loaded.spec
@@ -334,6 +389,14 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                         problems.append(_problem(doc, ("spec", "processing", stage, i),
                                                  f"no model {step!r} in environment "
                                                  f"{env.metadata.name!r}"))
+        if spec.drift is not None:
+            problems += _auxiliary_pool(env, doc, ("spec", "drift", "server"),
+                                        spec.drift.server or spec.server, "alibi-detect",
+                                        "drift detector")
+        if spec.explainer is not None:
+            problems += _auxiliary_pool(env, doc, ("spec", "explainer", "server"),
+                                        spec.explainer.server or spec.server, "alibi-explain",
+                                        "explainer")
         rollout = spec.rollout
         if rollout is not None and (rollout.strategy == "none") != (rollout.candidate is None):
             problems.append(_problem(doc, ("spec", "rollout"),

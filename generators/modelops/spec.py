@@ -62,9 +62,13 @@ def _cpu(value: str) -> str:
 
 
 def _uri(value: str) -> str:
-    if not _URI.fullmatch(value):
+    match = _URI.fullmatch(value)
+    if match is None:
         raise ValueError(f"{value!r} is not an artifact URI like gs://bucket/model/version "
                          "(scheme://path, no spaces, quotes or control characters)")
+    if "@" in match["rest"].split("/", 1)[0]:
+        raise ValueError("credentials are not allowed in artifact URIs; use the environment's "
+                         "storageSecret")
     return value
 
 
@@ -157,6 +161,8 @@ class Drift(Strict):
     p_value: float = Field(gt=0, lt=1, description="KS test p-value (0.01 or lower)")
     batch_size: int = Field(ge=1, le=100_000, description="Requests batched per drift test")
     memory: Memory | None = None
+    server: DnsLabel | None = Field(default=None, description="MLServer pool for the detector "
+                                    "(default: the model's pool)")
 
 
 class Candidate(Strict):
@@ -197,6 +203,8 @@ class Explainer(Strict):
     type: ExplainerType
     uri: ArtifactUri
     memory: Memory | None = None
+    server: DnsLabel | None = Field(default=None, description="MLServer pool for the "
+                                    "explainer (default: the model's pool)")
 
 
 class Logger(Strict):

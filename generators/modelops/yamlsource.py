@@ -20,6 +20,9 @@ import yaml
 from modelops.errors import InputError
 
 MAX_SPEC_BYTES = 256 * 1024
+# Specs nest about six levels deep. Deeper input is refused before composing: PyYAML's
+# composer recurses once per level, in C for the C loader, and 60,000 levels crash it.
+MAX_DEPTH = 64
 _CLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = {
@@ -101,8 +104,15 @@ def parse_yaml(raw: bytes, display: str, path: Path | None = None,
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError.at(display, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                             line=line, col=col) from None
+    _check_depth(text, display)
     try:
         nodes = list(yaml.compose_all(text, Loader=_CLoader))
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = ord(exc.character) if isinstance(exc.character, str) else int(exc.character)
+        raise InputError.at(display, f"character U+{code:04X} is not allowed in YAML",
+                            line=line, col=col) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -119,6 +129,27 @@ def parse_yaml(raw: bytes, display: str, path: Path | None = None,
     root = nodes[0]
     data = _Builder(display).build(root)
     return SourceDocument(path or Path(display), display, data, root)
+
+
+def _check_depth(text: str, display: str) -> None:
+    """Refuse input nested deeper than MAX_DEPTH, using the C parser's flat event stream."""
+    bound = text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0)
+    if bound <= MAX_DEPTH:
+        return  # cheap proof: flow brackets plus the longest line bound the depth
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_CLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    raise InputError.at(display, f"nested more than {MAX_DEPTH} levels deep",
+                                        line=line, col=col)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # composing reports syntax errors with their location
 
 
 class _Builder:
@@ -165,5 +196,8 @@ class _Builder:
             return node.value
         try:
             return _constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError) as exc:
-            raise self.fail(node, path, f"invalid scalar: {exc}") from None
+        except Exception as exc:  # PyYAML raises KeyError, IndexError... on e.g. `!!int ''`
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            raise self.fail(node, path, f"invalid {node.tag.rsplit(':', 1)[-1]} value "
+                            f"{shown!r}: {reason}") from None
