@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from modelops.errors import InputError, Problem
-from modelops.render import read_tree
+from modelops.parallel import map_slices
+from modelops.render import list_tree
 from modelops.repository import Repository
 from modelops.validate import CatalogError, SchemaCatalog
 from modelops.yamlsource import parse_yaml
@@ -23,25 +24,41 @@ from modelops.yamlsource import parse_yaml
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_files: list[tuple[str, Path]] = []
+_catalog: SchemaCatalog | None = None
+
+
 def validate_rendered(repo: Repository, names: list[str],
                       crd_dir: Path) -> tuple[list[Problem], int]:
+    """Problems in every rendered file of the named environments, and how many files."""
+    global _files, _catalog
     try:
-        catalog = SchemaCatalog.from_crd_dir(crd_dir)
+        _catalog = SchemaCatalog.from_crd_dir(crd_dir)
     except CatalogError as exc:
         raise InputError.at(str(crd_dir), str(exc)) from None
     problems: list[Problem] = []
-    count = 0
+    _files = []
     for name in names:
         root = repo.rendered_dir(name)
-        files = read_tree(root)
-        if not files:
+        listed = list_tree(root)
+        if not listed:
             problems.append(Problem(repo.relative(root), 1, 1, "", "nothing rendered; run "
                                     "`modelops render`"))
-        for rel in sorted(files):
-            shown = f"{repo.relative(root)}/{rel}"
-            count += 1
-            problems += _check_file(catalog, shown, files[rel])
-    return problems, count
+        _files += [(f"{repo.relative(root)}/{rel}", root / rel) for rel in sorted(listed)]
+    try:
+        for part in map_slices(_check_slice, len(_files)):
+            problems += part
+        return problems, len(_files)
+    finally:
+        _files, _catalog = [], None
+
+
+def _check_slice(bounds: tuple[int, int]) -> list[Problem]:
+    assert _catalog is not None
+    problems: list[Problem] = []
+    for shown, path in _files[bounds[0]:bounds[1]]:
+        problems += _check_file(_catalog, shown, path.read_bytes())
+    return problems
 
 
 def _check_file(catalog: SchemaCatalog, shown: str, raw: bytes) -> list[Problem]:

@@ -39,6 +39,8 @@ def _model(env: str, bucket: str, i: int) -> str:
     if i % 10 == 1:
         lines += ["  drift:", f"    reference: {bucket}{name}/drift/2026-11-02",
                   "    referenceRows: 5000", "    pValue: 0.01", "    batchSize: 50"]
+        if triton:
+            lines.append("    server: mlserver-cpu")
     if i % 10 == 2:
         lines += ["  rollout:", "    strategy: canary", "    candidate:",
                   f"      uri: {bucket}{name}/2026-11-20-c{i:05x}", "      weight: 10"]
