@@ -106,6 +106,7 @@ def render_environment(env: LoadedEnvironment) -> dict[str, bytes]:
 
 _jobs: list[tuple[str, ObjectPlan]] = []
 _roots: dict[str, str] = {}
+_current: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -130,19 +131,35 @@ def _plan_jobs(envs: Iterable[LoadedEnvironment]) -> list[tuple[str, ObjectPlan]
 
 
 def _write_slice(bounds: tuple[int, int]) -> int:
+    """Fill the staging trees; returns how many files changed.
+
+    An unchanged file is hard-linked from the current tree instead of written: creating a
+    file costs this filesystem ~50-150 µs, a link ~5 µs, and most renders change few files.
+    """
     made: set[str] = set()
+    changed = 0
     for env, plan in _jobs[bounds[0]:bounds[1]]:
         path = os.path.join(_roots[env], plan.path)
         folder = os.path.dirname(path)
         if folder not in made:
             os.makedirs(folder, exist_ok=True)
             made.add(folder)
+        content = render_object(plan).encode()
+        current = os.path.join(_current[env], plan.path)
+        try:
+            with open(current, "rb") as handle:
+                if handle.read() == content:
+                    os.link(current, path)
+                    continue
+        except OSError:
+            pass  # new file, unreadable, or no hard links here: write it
+        changed += 1
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, render_object(plan).encode())
+            os.write(fd, content)
         finally:
             os.close(fd)
-    return bounds[1] - bounds[0]
+    return changed
 
 
 def _check_slice(bounds: tuple[int, int]) -> list[tuple[str, str, bytes, bytes | None]]:
@@ -161,8 +178,9 @@ def _check_slice(bounds: tuple[int, int]) -> list[tuple[str, str, bytes, bytes |
 
 def write_environments(repo: Repository, envs: list[LoadedEnvironment]) -> dict[str, int]:
     """Render every environment and swap each new tree in atomically; objects per env."""
-    global _jobs, _roots
+    global _jobs, _roots, _current
     _jobs = _plan_jobs(envs)
+    _current = {env.name: str(repo.rendered_dir(env.name)) for env in envs}
     staging: dict[str, Path] = {}
     try:
         for env in envs:
@@ -186,7 +204,7 @@ def write_environments(repo: Repository, envs: list[LoadedEnvironment]) -> dict[
     finally:
         for path in staging.values():
             shutil.rmtree(path, ignore_errors=True)
-        _jobs, _roots = [], {}
+        _jobs, _roots, _current = [], {}, {}
 
 
 def check_environments(repo: Repository, envs: list[LoadedEnvironment]) -> list[Drift]:
