@@ -105,8 +105,8 @@ def render_environment(env: LoadedEnvironment) -> dict[str, bytes]:
 # ones directly, so only small results travel back.
 
 _jobs: list[tuple[str, ObjectPlan]] = []
-_roots: dict[str, str] = {}
-_current: dict[str, str] = {}
+_committed: dict[str, str] = {}  # environment -> its rendered/ as it is now
+_staging: dict[str, str] = {}  # environment -> the tree being built (render only)
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,14 @@ def _plan_jobs(envs: Iterable[LoadedEnvironment]) -> list[tuple[str, ObjectPlan]
     return jobs
 
 
+def _committed_bytes(env: str, plan: ObjectPlan) -> bytes | None:
+    try:
+        with open(os.path.join(_committed[env], plan.path), "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
 def _write_slice(bounds: tuple[int, int]) -> int:
     """Fill the staging trees; returns how many files changed.
 
@@ -139,18 +147,16 @@ def _write_slice(bounds: tuple[int, int]) -> int:
     made: set[str] = set()
     changed = 0
     for env, plan in _jobs[bounds[0]:bounds[1]]:
-        path = os.path.join(_roots[env], plan.path)
+        path = os.path.join(_staging[env], plan.path)
         folder = os.path.dirname(path)
         if folder not in made:
             os.makedirs(folder, exist_ok=True)
             made.add(folder)
         content = render_object(plan).encode()
-        current = os.path.join(_current[env], plan.path)
         try:
-            with open(current, "rb") as handle:
-                if handle.read() == content:
-                    os.link(current, path)
-                    continue
+            if _committed_bytes(env, plan) == content:
+                os.link(os.path.join(_committed[env], plan.path), path)
+                continue
         except OSError:
             pass  # new file, unreadable, or no hard links here: write it
         changed += 1
@@ -166,11 +172,7 @@ def _check_slice(bounds: tuple[int, int]) -> list[tuple[str, str, bytes, bytes |
     differ: list[tuple[str, str, bytes, bytes | None]] = []
     for env, plan in _jobs[bounds[0]:bounds[1]]:
         want = render_object(plan).encode()
-        try:
-            with open(os.path.join(_roots[env], plan.path), "rb") as handle:
-                have: bytes | None = handle.read()
-        except FileNotFoundError:
-            have = None
+        have = _committed_bytes(env, plan)
         if want != have:
             differ.append((env, plan.path, want, have))
     return differ
@@ -178,9 +180,9 @@ def _check_slice(bounds: tuple[int, int]) -> list[tuple[str, str, bytes, bytes |
 
 def write_environments(repo: Repository, envs: list[LoadedEnvironment]) -> dict[str, int]:
     """Render every environment and swap each new tree in atomically; objects per env."""
-    global _jobs, _roots, _current
+    global _jobs, _committed, _staging
     _jobs = _plan_jobs(envs)
-    _current = {env.name: str(repo.rendered_dir(env.name)) for env in envs}
+    _committed = {env.name: str(repo.rendered_dir(env.name)) for env in envs}
     staging: dict[str, Path] = {}
     try:
         for env in envs:
@@ -189,7 +191,7 @@ def write_environments(repo: Repository, envs: list[LoadedEnvironment]) -> dict[
             staging[env.name] = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-",
                                                       dir=target.parent))
             staging[env.name].chmod(0o755)  # mkdtemp makes 0700; this dir becomes rendered/
-        _roots = {name: str(path) for name, path in staging.items()}
+        _staging = {name: str(path) for name, path in staging.items()}
         map_slices(_write_slice, len(_jobs))
         for env in envs:
             target = repo.rendered_dir(env.name)
@@ -204,21 +206,21 @@ def write_environments(repo: Repository, envs: list[LoadedEnvironment]) -> dict[
     finally:
         for path in staging.values():
             shutil.rmtree(path, ignore_errors=True)
-        _jobs, _roots, _current = [], {}, {}
+        _jobs, _committed, _staging = [], {}, {}
 
 
 def check_environments(repo: Repository, envs: list[LoadedEnvironment]) -> list[Drift]:
     """Every difference between the committed trees and a fresh render, as unified diffs."""
-    global _jobs, _roots
+    global _jobs, _committed
     _jobs = _plan_jobs(envs)
-    _roots = {env.name: str(repo.rendered_dir(env.name)) for env in envs}
+    _committed = {env.name: str(repo.rendered_dir(env.name)) for env in envs}
     try:
         differ = [d for part in map_slices(_check_slice, len(_jobs)) for d in part]
         expected: dict[str, set[str]] = {env.name: set() for env in envs}
         for env_name, plan in _jobs:
             expected[env_name].add(plan.path)
     finally:
-        _jobs, _roots = [], {}
+        _jobs, _committed = [], {}
     drifts: list[Drift] = []
     for env_name, rel, want, have in differ:
         shown = repo.relative(repo.rendered_dir(env_name))
