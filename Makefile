@@ -56,8 +56,8 @@ unit: ## pytest
 
 test: lint typecheck check unit ## everything CI runs after setup
 
-bench: ## benchmarks: printed tables (add ARGS=--json for JSON)
-	$(BIN)/python tests/bench/run.py $(ARGS)
+bench: ## benchmarks, printed tables (one suite: make bench SUITE=render)
+	$(BIN)/python tests/bench/run.py $(SUITE)
 
 lock: ## re-resolve requirements/*.lock from requirements/*.in
 	rm -rf /tmp/modelops-lock && $(PYTHON) -m venv /tmp/modelops-lock

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,9 @@ from modelops.repository import Repository
 
 Handler = Callable[[argparse.Namespace, Repository], int]
 CRD_DIR_VARIABLE = "MODELOPS_CRD_DIR"
+# Verb groups of this package that live in their own module: each has `register(verbs)`, which
+# adds its subparsers and sets `handler` (a Handler) as the default.
+BUILTIN_VERB_MODULES: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("model", metavar="MODEL")
     explain.set_defaults(handler=_explain)
 
+    for module in BUILTIN_VERB_MODULES:
+        importlib.import_module(module).register(verbs)
     for entry in sorted(entry_points(group="modelops.verbs"), key=lambda e: e.name):
         entry.load()(verbs)
     return parser
