@@ -1,0 +1,193 @@
+"""Policy engines: the same library evaluated in process (regorus, regopy) or by an OPA server.
+
+One evaluation = one input document and one query of `data.modelops.policies`, which computes
+every policy's `deny` and `warn` sets in a single pass. Modules are compiled once per engine.
+
+Why regorus is the default (measured here, see the policy issue's note): regopy 1.5.2 evaluates
+the same library about 60x slower and crashes the interpreter (SIGSEGV) on `sprintf` inside a
+`with input as` test, which every policy_test.rego uses; regorus (Microsoft's Rust engine,
+PyPI `gordon-to-regorus`) runs both. regopy stays selectable and the tests prove the two engines
+return identical findings on every sample environment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from modelops.errors import UsageError
+from modelops.policy.findings import Finding, findings_from_results
+from modelops.policy.inputs import PolicyInput
+from modelops.policy.library import PolicyLibrary, package_of
+
+ROOT_QUERY = "data.modelops.policies"
+ENGINES = ("regorus", "regopy", "opa")
+_TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s+if\b", re.MULTILINE)
+
+
+class PolicyEngineError(Exception):
+    """The engine rejected a module or failed to evaluate (a broken policy, not bad input)."""
+
+
+class TestResult(NamedTuple):
+    file: str
+    name: str
+    passed: bool
+    detail: str
+
+
+class PolicyEngine(ABC):
+    name: str
+
+    def __init__(self, library: PolicyLibrary) -> None:
+        self.library = library
+        self._segments = library.names_by_segment()
+
+    def evaluate(self, document: PolicyInput) -> list[Finding]:
+        results = self.evaluate_raw(document)
+        try:
+            return findings_from_results(results, self._segments)
+        except ValueError as exc:
+            raise PolicyEngineError(str(exc)) from exc
+
+    @abstractmethod
+    def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
+        """`data.modelops.policies` for this input: {package segment: {rule: value}}."""
+
+
+class RegorusEngine(PolicyEngine):
+    name = "regorus"
+
+    def __init__(self, library: PolicyLibrary, with_tests: bool = False) -> None:
+        import regorus
+
+        super().__init__(library)
+        self._engine = regorus.Engine()
+        self.modules = library.modules(with_tests)
+        for path, source in self.modules:
+            try:
+                self._engine.add_policy(path, source)
+            except RuntimeError as exc:
+                raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+
+    def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
+        try:
+            self._engine.set_input(document)
+            value = _first_value(json.loads(self._engine.eval_query_as_json(ROOT_QUERY)), {})
+            return value if isinstance(value, dict) else {}
+        except RuntimeError as exc:
+            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+
+    def query(self, expression: str) -> Any:
+        try:
+            return _first_value(json.loads(self._engine.eval_query_as_json(expression)),
+                                default=None)
+        except RuntimeError as exc:
+            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+
+    def run_tests(self) -> list[TestResult]:
+        """Every `test_*` rule of every *_test.rego, like `opa test`: pass iff it is true."""
+        results = []
+        for path, source in self.modules:
+            if not path.endswith("_test.rego"):
+                continue
+            package = package_of(source)
+            for rule in _TEST_RULE.findall(source):
+                try:
+                    value = self.query(f"data.{package}.{rule}")
+                    detail = "" if value is True else "evaluated to undefined"
+                except PolicyEngineError as exc:
+                    value, detail = None, str(exc)
+                results.append(TestResult(path, rule, value is True, detail))
+        return results
+
+
+class RegopyEngine(PolicyEngine):
+    name = "regopy"
+
+    def __init__(self, library: PolicyLibrary) -> None:
+        import regopy
+
+        super().__init__(library)
+        self._regopy = regopy
+        self._modules = library.modules()
+        # Compile once up front so a broken module fails here, not on the first request.
+        self._interpreter().query("true")
+
+    def _interpreter(self) -> Any:
+        interpreter = self._regopy.Interpreter()
+        for path, source in self._modules:
+            interpreter.add_module(path, source)
+        return interpreter
+
+    def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
+        interpreter = self._interpreter()
+        interpreter.set_input(self._regopy.Input(document))
+        output = str(interpreter.query(ROOT_QUERY))
+        try:
+            parsed = json.loads(output)
+        except json.JSONDecodeError as exc:
+            raise PolicyEngineError(f"regopy: {output.strip()[:2000]}") from exc
+        values = parsed.get("expressions") if isinstance(parsed, dict) else None
+        if not values or not isinstance(values[0], dict):
+            raise PolicyEngineError(f"regopy: unexpected result {output[:500]}")
+        return dict(values[0])
+
+
+class OpaServerEngine(PolicyEngine):
+    """An OPA server reached through `opa-python-client`; the library is uploaded on start."""
+
+    name = "opa"
+
+    def __init__(self, library: PolicyLibrary, url: str) -> None:
+        from opa_client import OpaClient
+
+        super().__init__(library)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--opa-url must be http(s)://host:port, not {url!r}")
+        self._client = OpaClient(host=parts.hostname, ssl=parts.scheme == "https",
+                                 port=parts.port or (443 if parts.scheme == "https" else 8181),
+                                 timeout=30.0)
+        try:
+            for path, source in library.modules():
+                self._client.update_policy_from_string(source, _policy_id(path),
+                                                       rego_compat=False)
+        except Exception as exc:   # requests and opa_client raise many types
+            raise PolicyEngineError(f"OPA server at {url}: {exc}") from exc
+
+    def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
+        try:
+            response = self._client.query_rule(dict(document), ROOT_QUERY.removeprefix("data."))
+        except Exception as exc:
+            raise PolicyEngineError(f"OPA server: {exc}") from exc
+        result = response.get("result")
+        return result if isinstance(result, dict) else {}
+
+
+def _without_backtrace(message: str) -> str:
+    """regorus appends a native stack backtrace to its errors; people need only the first part."""
+    return message.split("Stack backtrace:")[0].strip()
+
+
+def _policy_id(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", path)
+
+
+def _first_value(result: Mapping[str, Any], default: Any) -> Any:
+    rows = result.get("result") or []
+    return rows[0]["expressions"][0]["value"] if rows else default
+
+
+def create_engine(library: PolicyLibrary, kind: str, opa_url: str | None) -> PolicyEngine:
+    if opa_url:
+        return OpaServerEngine(library, opa_url)
+    if kind == "regorus":
+        return RegorusEngine(library)
+    if kind == "regopy":
+        return RegopyEngine(library)
+    raise UsageError(f"unknown policy engine {kind!r}; choose one of {', '.join(ENGINES)}")

@@ -1,0 +1,110 @@
+"""The policy library on disk: `policies/<name>/` folders plus shared helpers in `policies/lib/`.
+
+Each policy folder holds `policy.rego` (package `modelops.policies.<name with _>`),
+`policy_test.rego`, `samples/allowed/*.yaml`, `samples/disallowed/*.yaml` and a README. Loading
+checks the package name, so a copied folder with a stale package cannot shadow another policy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelops.errors import UsageError
+
+if TYPE_CHECKING:
+    from modelops.policy.engine import PolicyEngine
+
+PACKAGE_PREFIX = "modelops.policies."
+LIB_DIR = "lib"
+POLICY_FILE = "policy.rego"
+TEST_SUFFIX = "_test.rego"
+_PACKAGE = re.compile(r"^package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
+
+
+def package_of(source: str) -> str:
+    match = _PACKAGE.search(source)
+    return match.group(1) if match else ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    directory: Path
+    package: str
+    source: str
+
+    @property
+    def segment(self) -> str:
+        """The package's last segment: the key of this policy in `data.modelops.policies`."""
+        return self.package.removeprefix(PACKAGE_PREFIX)
+
+    @property
+    def tests(self) -> tuple[Path, ...]:
+        return tuple(sorted(self.directory.glob(f"*{TEST_SUFFIX}")))
+
+    def samples(self, verdict: str) -> tuple[Path, ...]:
+        """`samples/allowed` or `samples/disallowed` manifests, sorted."""
+        folder = self.directory / "samples" / verdict
+        return tuple(sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]))
+
+
+@dataclass(frozen=True)
+class PolicyLibrary:
+    root: Path
+    policies: tuple[Policy, ...]
+    helpers: tuple[tuple[str, str], ...]   # (display path, source) of policies/lib/*.rego
+
+    @classmethod
+    def load(cls, root: Path) -> PolicyLibrary:
+        if not root.is_dir():
+            raise UsageError(f"no policy library at {root}")
+        policies = []
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            if directory.name == LIB_DIR or directory.name.startswith("."):
+                continue
+            path = directory / POLICY_FILE
+            if not path.is_file():
+                raise UsageError(f"{directory}: a policy folder needs {POLICY_FILE}")
+            source = path.read_text(encoding="utf-8")
+            expected = PACKAGE_PREFIX + directory.name.replace("-", "_")
+            if package_of(source) != expected:
+                raise UsageError(f"{path}: package must be {expected}, "
+                                 f"not {package_of(source) or 'missing'}")
+            policies.append(Policy(directory.name, directory, expected, source))
+        helpers = tuple((cls._display(root, p), p.read_text(encoding="utf-8"))
+                        for p in sorted((root / LIB_DIR).glob("*.rego"))
+                        if not p.name.endswith(TEST_SUFFIX))
+        return cls(root, tuple(policies), helpers)
+
+    @staticmethod
+    def _display(root: Path, path: Path) -> str:
+        return f"{root.name}/{path.relative_to(root)}"
+
+    def modules(self, with_tests: bool = False) -> list[tuple[str, str]]:
+        """(display path, source) of every module to compile, helpers first."""
+        modules = list(self.helpers)
+        modules += [(self._display(self.root, p.directory / POLICY_FILE), p.source)
+                    for p in self.policies]
+        if with_tests:
+            tests = sorted(self.root.glob(f"**/*{TEST_SUFFIX}"))
+            modules += [(self._display(self.root, t), t.read_text(encoding="utf-8"))
+                        for t in tests]
+        return modules
+
+    def names_by_segment(self) -> dict[str, str]:
+        return {p.segment: p.name for p in self.policies}
+
+    def policy(self, name: str) -> Policy:
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise UsageError(f"no policy {name!r}; policies: "
+                         f"{', '.join(p.name for p in self.policies)}")
+
+    def engine(self, kind: str = "regorus", opa_url: str | None = None) -> PolicyEngine:
+        from modelops.policy.engine import create_engine
+
+        return create_engine(self, kind, opa_url)

@@ -1,0 +1,93 @@
+# Helpers shared by every policy. A policy imports them with `import data.modelops.lib`.
+package modelops.lib
+
+import rego.v1
+
+# Seldon's own defaults, used where an object leaves a field unset (research/seldon-core-2.md).
+default_overcommit_percent := 10
+
+# Platform-wide thresholds; an environment may be stricter, never looser.
+max_ratio_deny := 3.0
+
+max_ratio_warn := 2.0
+
+all_objects := array.concat(input.objects, input.cluster)
+
+# The message element of every deny/warn set: the engine reads policy, object and reason off it.
+violation(obj, msg) := {
+	"msg": msg,
+	"kind": object.get(obj, "kind", ""),
+	"namespace": object.get(obj, ["metadata", "namespace"], ""),
+	"name": object.get(obj, ["metadata", "name"], ""),
+}
+
+name(obj) := object.get(obj, ["metadata", "name"], "")
+
+is_seldon(obj, kind) if {
+	obj.kind == kind
+	startswith(object.get(obj, "apiVersion", ""), "mlops.seldon.io/")
+}
+
+reviewed(kind) := [obj | some obj in input.objects; is_seldon(obj, kind)]
+
+models := [m | some m in all_objects; is_seldon(m, "Model")]
+
+servers := {name(s): s | some s in all_objects; is_seldon(s, "Server")}
+
+reviewed_server_names := {name(s) | some s in reviewed("Server")}
+
+environment_spec := object.get(input, ["environment", "spec"], {})
+
+environment_name := object.get(input, ["environment", "metadata", "name"], "")
+
+# Kubernetes quantity -> bytes; numbers pass through. Undefined when unparseable.
+bytes(q) := q if is_number(q)
+
+bytes(q) := units.parse_bytes(q) if is_string(q)
+
+# --- Seldon objects ---------------------------------------------------------------------------
+
+replicas(model) := object.get(model, ["spec", "replicas"], 1)
+
+model_memory(model) := bytes(model.spec.memory)
+
+inference_container_names := {"mlserver", "triton"}
+
+inference_container(server) := c if {
+	some c in object.get(server, ["spec", "podSpec", "containers"], [])
+	c.name in inference_container_names
+}
+
+server_replicas(server) := object.get(server, ["spec", "replicas"], 1)
+
+# The memory one server replica advertises: its inference container's memory request.
+server_capacity(server) := bytes(inference_container(server).resources.requests.memory)
+
+# SELDON_OVERCOMMIT_PERCENTAGE of the agent container; Kubernetes keeps the last duplicate.
+overcommit_percent(server) := to_number(values[count(values) - 1]) if {
+	values := [e.value |
+		some c in object.get(server, ["spec", "podSpec", "containers"], [])
+		c.name == "agent"
+		some e in object.get(c, "env", [])
+		e.name == "SELDON_OVERCOMMIT_PERCENTAGE"
+	]
+	count(values) > 0
+}
+
+overcommit_percent(server) := default_overcommit_percent if {
+	not _sets_overcommit(server)
+}
+
+_sets_overcommit(server) if {
+	some c in object.get(server, ["spec", "podSpec", "containers"], [])
+	c.name == "agent"
+	some e in object.get(c, "env", [])
+	e.name == "SELDON_OVERCOMMIT_PERCENTAGE"
+}
+
+overcommit_ratio(server) := 1 + (overcommit_percent(server) / 100)
+
+# Startup window of a probe: how long the kubelet waits before it gives up on the container.
+probe_window(probe) := object.get(probe, "initialDelaySeconds", 0) + (object.get(probe, "periodSeconds", 10) * object.get(probe, "failureThreshold", 3))
+
+gib(b) := sprintf("%.2fGi", [b / 1073741824])
