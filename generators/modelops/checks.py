@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -28,9 +29,12 @@ _files: list[tuple[str, Path]] = []
 _catalog: SchemaCatalog | None = None
 
 
-def validate_rendered(repo: Repository, names: list[str],
-                      crd_dir: Path) -> tuple[list[Problem], int]:
-    """Problems in every rendered file of the named environments, and how many files."""
+def validate_rendered(repo: Repository, names: list[str], crd_dir: Path,
+                      scope: Callable[[str, str], bool] | None = None,
+                      ) -> tuple[list[Problem], int]:
+    """Problems in every rendered file of the named environments, and how many files.
+
+    With `scope` ((environment, path under rendered/) -> bool), only the files it accepts."""
     global _files, _catalog
     try:
         _catalog = SchemaCatalog.from_crd_dir(crd_dir)
@@ -44,7 +48,8 @@ def validate_rendered(repo: Repository, names: list[str],
         if not listed:
             problems.append(Problem(repo.relative(root), 1, 1, "", "nothing rendered; run "
                                     "`modelops render`"))
-        _files += [(f"{repo.relative(root)}/{rel}", root / rel) for rel in sorted(listed)]
+        _files += [(f"{repo.relative(root)}/{rel}", root / rel) for rel in sorted(listed)
+                   if scope is None or scope(name, rel)]
     try:
         for part in map_slices(_check_slice, len(_files)):
             problems += part

@@ -209,10 +209,17 @@ def write_environments(repo: Repository, envs: list[LoadedEnvironment]) -> dict[
         _jobs, _committed, _staging = [], {}, {}
 
 
-def check_environments(repo: Repository, envs: list[LoadedEnvironment]) -> list[Drift]:
-    """Every difference between the committed trees and a fresh render, as unified diffs."""
+PathFilter = Callable[[str, str], bool]  # (environment, path under rendered/) -> in scope
+
+
+def check_environments(repo: Repository, envs: list[LoadedEnvironment],
+                       scope: PathFilter | None = None) -> list[Drift]:
+    """Every difference between the committed trees and a fresh render, as unified diffs.
+
+    With `scope`, only the files it accepts are rendered and compared (an incremental check).
+    """
     global _jobs, _committed
-    _jobs = _plan_jobs(envs)
+    _jobs = [job for job in _plan_jobs(envs) if scope is None or scope(job[0], job[1].path)]
     _committed = {env.name: str(repo.rendered_dir(env.name)) for env in envs}
     try:
         differ = [d for part in map_slices(_check_slice, len(_jobs)) for d in part]
@@ -228,6 +235,8 @@ def check_environments(repo: Repository, envs: list[LoadedEnvironment]) -> list[
     for env in envs:
         root = repo.rendered_dir(env.name)
         for rel in sorted(set(list_tree(root)) - expected[env.name]):
+            if scope is not None and not scope(env.name, rel):
+                continue
             drifts.append(_drift(f"{repo.relative(root)}/{rel}", None,
                                  (root / rel).read_bytes()))
     return sorted(drifts, key=lambda d: d.path)

@@ -30,11 +30,17 @@ is_seldon(obj, kind) if {
 
 reviewed(kind) := [obj | some obj in input.objects; is_seldon(obj, kind)]
 
+# Rules, not function calls, in hot paths: a rule is evaluated once per query, a function call
+# once per call site (measured: 4 calls of reviewed("Model") cost 0.2 s on 6,000 objects).
+reviewed_models := reviewed("Model")
+
+reviewed_servers := reviewed("Server")
+
 models := [m | some m in all_objects; is_seldon(m, "Model")]
 
 servers := {name(s): s | some s in all_objects; is_seldon(s, "Server")}
 
-reviewed_server_names := {name(s) | some s in reviewed("Server")}
+reviewed_server_names := {name(s) | some s in reviewed_servers}
 
 environment_spec := object.get(input, ["environment", "spec"], {})
 
@@ -43,7 +49,26 @@ environment_name := object.get(input, ["environment", "metadata", "name"], "")
 # Kubernetes quantity -> bytes; numbers pass through. Undefined when unparseable.
 bytes(q) := q if is_number(q)
 
-bytes(q) := units.parse_bytes(q) if is_string(q)
+# The pattern guard makes a malformed quantity undefined: regorus aborts the whole evaluation
+# when units.parse_bytes/to_number meet a string they cannot parse.
+bytes(q) := units.parse_bytes(q) if {
+	is_string(q)
+	regex.match(`^[0-9]+(\.[0-9]+)?([eE][0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`, q)
+}
+
+# A decimal number, or a string holding one ("0.01", "5000"); undefined otherwise.
+number(x) := x if is_number(x)
+
+number(x) := to_number(trim_space(x)) if {
+	is_string(x)
+	regex.match(`^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$`, x)
+}
+
+annotation(obj, key) := obj.metadata.annotations[key]
+
+label(obj, key) := obj.metadata.labels[key]
+
+gib_bytes := 1073741824
 
 # --- Seldon objects ---------------------------------------------------------------------------
 
@@ -91,3 +116,22 @@ overcommit_ratio(server) := 1 + (overcommit_percent(server) / 100)
 probe_window(probe) := object.get(probe, "initialDelaySeconds", 0) + (object.get(probe, "periodSeconds", 10) * object.get(probe, "failureThreshold", 3))
 
 gib(b) := sprintf("%.2fGi", [b / 1073741824])
+
+# --- what the generators put on Models (generators/modelops/derive.py) ------------------------
+
+# app.kubernetes.io/component: model | candidate | explainer | drift-detector.
+component(obj) := object.get(obj, ["metadata", "labels", "app.kubernetes.io/component"], "")
+
+artifact_size_annotation := "modelops.dev/artifact-size"
+
+# The artifact size a Model declares; undefined when absent or malformed.
+artifact_size(model) := bytes(annotation(model, artifact_size_annotation))
+
+drift_annotations := {"modelops.dev/drift-p-value", "modelops.dev/drift-reference-rows", "modelops.dev/drift-batch-size"}
+
+is_drift_detector(model) if component(model) == "drift-detector"
+
+is_drift_detector(model) if {
+	some key in drift_annotations
+	model.metadata.annotations[key]
+}

@@ -28,14 +28,14 @@ physical(server) := lib.server_capacity(server) * lib.server_replicas(server)
 load_ratio(server) := demand[lib.name(server)] / physical(server)
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed("Server")
+	some server in lib.reviewed_servers
 	ratio := lib.overcommit_ratio(server)
 	ratio > max_ratio
 	msg := sprintf("overcommit ratio %.2f (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above the maximum %.2f; models would be evicted and reloaded constantly", [ratio, lib.overcommit_percent(server), max_ratio])
 }
 
 warn contains lib.violation(server, msg) if {
-	some server in lib.reviewed("Server")
+	some server in lib.reviewed_servers
 	ratio := lib.overcommit_ratio(server)
 	ratio > lib.max_ratio_warn
 	ratio <= max_ratio
@@ -43,14 +43,14 @@ warn contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed("Server")
+	some server in lib.reviewed_servers
 	load := load_ratio(server)
 	load > lib.overcommit_ratio(server)
 	msg := sprintf("planned load %s on %s physical (ratio %.2f) does not fit the configured ratio %.2f", [lib.gib(demand[lib.name(server)]), lib.gib(physical(server)), load, lib.overcommit_ratio(server)])
 }
 
 deny contains lib.violation(model, msg) if {
-	some model in lib.reviewed("Model")
+	some model in lib.reviewed_models
 	server_name := model.spec.server
 	not server_name in lib.reviewed_server_names
 	server := lib.servers[server_name]
@@ -61,7 +61,7 @@ deny contains lib.violation(model, msg) if {
 
 # A replica larger than what one server replica can register can never be placed.
 deny contains lib.violation(model, msg) if {
-	some model in lib.reviewed("Model")
+	some model in lib.reviewed_models
 	server := lib.servers[model.spec.server]
 	per_replica := lib.server_capacity(server) * lib.overcommit_ratio(server)
 	lib.model_memory(model) > per_replica
@@ -70,7 +70,7 @@ deny contains lib.violation(model, msg) if {
 
 # Seldon places each replica of a model on a distinct server replica (Seldon issue #5124).
 deny contains lib.violation(model, msg) if {
-	some model in lib.reviewed("Model")
+	some model in lib.reviewed_models
 	server := lib.servers[model.spec.server]
 	lib.replicas(model) > lib.server_replicas(server)
 	msg := sprintf("%d replicas cannot be placed on server %s, which has %d replicas", [lib.replicas(model), model.spec.server, lib.server_replicas(server)])
@@ -78,7 +78,7 @@ deny contains lib.violation(model, msg) if {
 
 # Autoscaling headroom: at maxReplicas the pool would no longer fit its configured ratio.
 warn contains lib.violation(model, msg) if {
-	some model in lib.reviewed("Model")
+	some model in lib.reviewed_models
 	server := lib.servers[model.spec.server]
 	extra := lib.model_memory(model) * (object.get(model, ["spec", "maxReplicas"], 0) - lib.replicas(model))
 	extra > 0

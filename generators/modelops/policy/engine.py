@@ -171,7 +171,7 @@ class OpaServerEngine(PolicyEngine):
 
 def _without_backtrace(message: str) -> str:
     """regorus appends a native stack backtrace to its errors; people need only the first part."""
-    return message.split("Stack backtrace:")[0].strip()
+    return message.split("Stack backtrace:", maxsplit=1)[0].strip()
 
 
 def _policy_id(path: str) -> str:

@@ -1,0 +1,163 @@
+"""`modelops check`: render check, strict validation, policies and the placement plan, once.
+
+Every stage runs even when an earlier one fails, so one CI run shows everything wrong. With a
+base ref, each stage covers only the scope of the change (`gate.scope`); the plan still places
+every model of a touched environment, because one model can push a whole pool over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelops import checks, render
+from modelops.errors import Problem
+from modelops.gate.manifests import (
+    Manifest,
+    files_at,
+    is_context,
+    model_of,
+    parse_one,
+    read_rendered,
+    resolve,
+    tree_at,
+)
+from modelops.gate.scope import FULL, EnvironmentScope, changed_paths, scope_of_changes
+from modelops.plan import PlanReport, failures, plan_objects
+from modelops.policy import Finding, PolicyEngine, build_input
+from modelops.repository import Repository
+
+MODEL_FIELDS = ("storageUri", "memory", "replicas", "minReplicas", "maxReplicas", "server")
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    environment: str
+    model: str
+    status: str                     # added | removed | modified
+    before: Mapping[str, Any]       # MODEL_FIELDS of the Model object at the base
+    after: Mapping[str, Any]
+
+
+@dataclass
+class EnvironmentResult:
+    name: str
+    scope: EnvironmentScope
+    reviewed: int
+    findings: list[Finding]
+    plan: PlanReport
+    base_plan: PlanReport | None = None
+    base_findings: list[Finding] | None = None
+    changes: list[ModelChange] = field(default_factory=list)
+
+    @property
+    def new_findings(self) -> list[Finding]:
+        before = set(self.base_findings or ())
+        return [f for f in self.findings if f not in before]
+
+
+@dataclass
+class CheckReport:
+    base: str | None
+    base_commit: str | None
+    engine: str
+    drifts: list[render.Drift]
+    schema_problems: list[Problem]
+    validated: int
+    environments: list[EnvironmentResult]
+
+    @property
+    def denies(self) -> list[Finding]:
+        return [f for env in self.environments for f in env.findings if f.severity == "deny"]
+
+    @property
+    def unschedulable(self) -> list[tuple[str, str, str]]:
+        return [(env.name, p["model"], p["reason"]) for env in self.environments
+                for p in failures(env.plan)]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.drifts or self.schema_problems or self.denies or self.unschedulable)
+
+
+def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyEngine,
+              base: str | None = None) -> CheckReport:
+    envs = repo.load_environments(names)
+    commit = None
+    scopes = {name: FULL for name in names}
+    if base is not None:
+        commit = resolve(repo, base)
+        scopes = scope_of_changes(changed_paths(repo, commit), names)
+        envs = [env for env in envs if env.name in scopes]
+
+    def in_scope(env: str, rel: str) -> bool:
+        return scopes[env].accepts(rel)
+
+    drifts = render.check_environments(repo, envs, scope=in_scope) if envs else []
+    problems, validated = (checks.validate_rendered(repo, [e.name for e in envs], crd_dir,
+                                                    scope=in_scope) if envs else ([], 0))
+    results = [_evaluate(repo, env.name, scopes[env.name], engine, commit) for env in envs]
+    return CheckReport(base, commit, engine.name, drifts, problems, validated, results)
+
+
+def _split(objects: Mapping[str, Manifest],
+           accepts: Callable[[str], bool]) -> tuple[list[Manifest], list[Manifest]]:
+    reviewed = [obj for rel, obj in objects.items() if accepts(rel)]
+    context = [obj for rel, obj in objects.items() if not accepts(rel)]
+    return reviewed, context
+
+
+def _evaluate(repo: Repository, env: str, scope: EnvironmentScope, engine: PolicyEngine,
+              commit: str | None) -> EnvironmentResult:
+    def wanted(rel: str) -> bool:
+        return scope.accepts(rel) or is_context(rel)
+
+    now = read_rendered(repo, env, wanted)
+    reviewed, context = _split(now, scope.accepts)
+    result = EnvironmentResult(env, scope, len(reviewed),
+                               engine.evaluate(build_input(reviewed, context)),
+                               plan_objects(env, now.values()))
+    if commit is not None:
+        before = _rendered_at(repo, commit, env, wanted)
+        base_reviewed, base_context = _split(before, scope.accepts)
+        result.base_findings = (engine.evaluate(build_input(base_reviewed, base_context))
+                                if before else [])
+        result.base_plan = plan_objects(env, before.values())
+        result.changes = _model_changes(env, scope, before, now)
+    return result
+
+
+def _rendered_at(repo: Repository, commit: str, env: str,
+                 wanted: Callable[[str], bool]) -> dict[str, Manifest]:
+    prefix = f"{repo.relative(repo.rendered_dir(env))}/"
+    paths = [p for p in tree_at(repo, commit, prefix) if wanted(p[len(prefix):])]
+    parsed = {p[len(prefix):]: parse_one(raw) for p, raw in files_at(repo, commit, paths).items()}
+    return {rel: obj for rel, obj in parsed.items() if obj is not None}
+
+
+def _primary_models(objects: Mapping[str, Manifest]) -> dict[str, Mapping[str, Any]]:
+    """Model name -> MODEL_FIELDS of the model's own Model object (not candidates, detectors)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for rel, obj in objects.items():
+        model = model_of(rel)
+        if model is not None and rel == f"models/{model}.model-{model}.yaml":
+            spec = obj.get("spec") or {}
+            found[model] = {key: spec.get(key) for key in MODEL_FIELDS}
+    return found
+
+
+def _model_changes(env: str, scope: EnvironmentScope, before: Mapping[str, Manifest],
+                   after: Mapping[str, Manifest]) -> list[ModelChange]:
+    old, new = _primary_models(before), _primary_models(after)
+    names = sorted(set(old) | set(new)) if scope.everything else sorted(scope.models)
+    changes = []
+    for name in names:
+        if name not in old and name not in new:
+            continue
+        status = "added" if name not in old else "removed" if name not in new else "modified"
+        if status == "modified" and scope.everything and old[name] == new[name]:
+            continue
+        changes.append(ModelChange(env, name, status, old.get(name, {}), new.get(name, {})))
+    return changes

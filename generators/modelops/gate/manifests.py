@@ -1,0 +1,145 @@
+"""Reading manifests: the committed rendered tree, files given on the command line, a git ref.
+
+Rendered files are named `environment/<kind>-<name>.yaml` (environment-wide objects) or
+`models/<model>.<kind>-<name>.yaml` (one model's objects), so a file's model and kind are known
+from its path without parsing it. Policies and the plan need, besides the objects under review,
+only the environment-wide objects and every Model (`CONTEXT`), which is ~1/6 of the files.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelops.errors import InputError, Problem, UsageError
+from modelops.parallel import map_slices
+from modelops.render import list_tree
+from modelops.repository import Repository
+
+Manifest = dict[str, Any]
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+ENVIRONMENT_FILES = "environment/"
+MODEL_FILES = "models/"
+
+
+def model_of(rel: str) -> str | None:
+    """The model a rendered file belongs to, or None for an environment-wide object."""
+    if rel.startswith(MODEL_FILES):
+        return rel[len(MODEL_FILES):].split(".", 1)[0]
+    return None
+
+
+def is_context(rel: str) -> bool:
+    """Environment-wide objects and every Model: what rules and the plan look things up in."""
+    return rel.startswith(ENVIRONMENT_FILES) or ".model-" in rel
+
+
+_paths: list[Path] = []
+
+
+def _parse_slice(bounds: tuple[int, int]) -> list[Manifest | None]:
+    out: list[Manifest | None] = []
+    for path in _paths[bounds[0]:bounds[1]]:
+        obj = yaml.load(path.read_bytes(), Loader=_Loader)
+        out.append(obj if isinstance(obj, dict) else None)
+    return out
+
+
+def read_rendered(repo: Repository, env: str,
+                  select: Callable[[str], bool] | None = None) -> dict[str, Manifest]:
+    """Path under rendered/ -> object, for the committed files `select` accepts."""
+    global _paths
+    root = repo.rendered_dir(env)
+    rels = [rel for rel in sorted(list_tree(root)) if select is None or select(rel)]
+    _paths = [root / rel for rel in rels]
+    try:
+        parsed = [obj for part in map_slices(_parse_slice, len(_paths), threshold=4000)
+                  for obj in part]
+    finally:
+        _paths = []
+    return {rel: obj for rel, obj in zip(rels, parsed, strict=True) if obj is not None}
+
+
+def read_files(paths: Iterable[Path]) -> list[Manifest]:
+    """Every document of the given YAML files; a broken file is reported with its line."""
+    objects: list[Manifest] = []
+    problems: list[Problem] = []
+    for path in paths:
+        shown = str(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(shown, 1, 1, "", f"cannot read: {exc.strerror}"))
+            continue
+        try:
+            docs = list(yaml.load_all(raw, Loader=_Loader))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problems.append(Problem(shown, line, col, "", f"not valid YAML: "
+                                    f"{getattr(exc, 'problem', None) or exc}"))
+            continue
+        for index, doc in enumerate(docs):
+            if doc is None:
+                continue
+            if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
+                problems.append(Problem(shown, 1, 1, f"document {index + 1}",
+                                        "expected a Kubernetes object with a kind"))
+                continue
+            objects.append(doc)
+    if problems:
+        raise InputError(problems)
+    return objects
+
+
+def git(repo: Repository, *args: str, input_bytes: bytes | None = None) -> bytes:
+    try:
+        return subprocess.run(["git", *args], cwd=repo.root, input=input_bytes, check=True,
+                               capture_output=True).stdout
+    except FileNotFoundError:
+        raise UsageError("git is not installed") from None
+    except subprocess.CalledProcessError as exc:
+        message = exc.stderr.decode(errors="replace").strip().splitlines()
+        raise UsageError(f"git {args[0]}: {message[-1] if message else 'failed'}") from None
+
+
+def resolve(repo: Repository, ref: str) -> str:
+    return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+
+
+def files_at(repo: Repository, commit: str, paths: list[str]) -> dict[str, bytes]:
+    """Contents of `paths` (repository-relative) at `commit`, through one `git cat-file`.
+
+    Paths missing at that commit are left out.
+    """
+    if not paths:
+        return {}
+    request = "".join(f"{commit}:{p}\n" for p in paths).encode()
+    out = git(repo, "cat-file", "--batch", input_bytes=request)
+    found: dict[str, bytes] = {}
+    pos = 0
+    for path in paths:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        found[path] = out[pos:pos + size]
+        pos += size + 1
+    return found
+
+
+def tree_at(repo: Repository, commit: str, folder: str) -> list[str]:
+    """Repository-relative paths of the files under `folder` at `commit`."""
+    out = git(repo, "ls-tree", "-r", "-z", "--name-only", commit, "--", folder)
+    return [p for p in out.decode().split("\0") if p]
+
+
+def parse_one(raw: bytes) -> Manifest | None:
+    obj = yaml.load(raw, Loader=_Loader)
+    return obj if isinstance(obj, dict) else None

@@ -1,0 +1,140 @@
+"""The `policy`, `plan` and `check` verbs: argument parsing and exit codes only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from modelops.repository import Repository
+
+CRD_DIR_VARIABLE = "MODELOPS_CRD_DIR"
+POLICY_DIR = "policies"
+
+
+def register(verbs: Any) -> None:
+    policy = verbs.add_parser("policy", help="evaluate the Rego policies on rendered manifests "
+                              "or on given files (like `conftest test`)")
+    policy.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="manifests to judge (multi-document YAML); with --env, as part "
+                             "of that environment, else on their own")
+    policy.add_argument("--env", action="append", metavar="ENV",
+                        help="environment (repeatable; default: all)")
+    policy.add_argument("--test", action="store_true",
+                        help="run the policies' own unit tests (policy_test.rego) instead")
+    policy.add_argument("--format", choices=("text", "json"), default="text")
+    _engine_arguments(policy)
+    policy.set_defaults(handler=_policy)
+
+    plan = verbs.add_parser("plan", help="simulate Seldon's scheduler: capacity, load, "
+                            "headroom and unschedulable models per pool")
+    plan.add_argument("--env", action="append", metavar="ENV")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.set_defaults(handler=_plan)
+
+    check = verbs.add_parser("check", help="render check, strict validation, policies and "
+                             "plan in one report (what CI gates on)")
+    check.add_argument("--base", metavar="REF",
+                       help="check only what changed since this git ref and summarise it")
+    check.add_argument("--env", action="append", metavar="ENV")
+    check.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    check.add_argument("--output", type=Path, metavar="FILE",
+                       help="also write the report to FILE (e.g. the PR comment)")
+    check.add_argument("--crds", type=Path, metavar="DIR",
+                       help=f"CustomResourceDefinition YAMLs (default: ${CRD_DIR_VARIABLE})")
+    _engine_arguments(check)
+    check.set_defaults(handler=_check)
+
+
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=("regorus", "regopy"), default="regorus",
+                        help="in-process Rego engine (default: regorus)")
+    parser.add_argument("--opa-url", metavar="URL",
+                        help="evaluate on an OPA server instead (e.g. http://127.0.0.1:8181)")
+
+
+def _engine(args: argparse.Namespace, repo: Repository) -> Any:
+    from modelops.policy import PolicyLibrary
+
+    return PolicyLibrary.load(repo.root / POLICY_DIR).engine(args.engine, args.opa_url)
+
+
+def _policy(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.gate.manifests import read_files, read_rendered
+    from modelops.policy import Finding, PolicyLibrary, build_input
+    from modelops.policy.engine import RegorusEngine
+
+    if args.test:
+        if args.files or args.env:
+            raise UsageError("--test runs the policies' unit tests; it takes no FILE or --env")
+        results = RegorusEngine(PolicyLibrary.load(repo.root / POLICY_DIR),
+                                with_tests=True).run_tests()
+        for result in results:
+            status = "PASS" if result.passed else "FAIL"
+            detail = f": {result.detail}" if result.detail else ""
+            print(f"{status} {result.file} {result.name}{detail}")
+        failed = sum(not r.passed for r in results)
+        print(f"{len(results) - failed} passed, {failed} failed")
+        return EXIT_CHECK_FAILED if failed or not results else EXIT_OK
+    engine = _engine(args, repo)
+    findings: list[Finding] = []
+    judged = 0
+    if args.files:
+        objects = read_files(args.files)
+        judged = len(objects)
+        if args.env:
+            for name in repo.select(args.env):
+                context = list(read_rendered(repo, name).values())
+                findings += engine.evaluate(build_input(objects, context))
+        else:
+            findings += engine.evaluate(build_input(objects))
+    else:
+        for name in repo.select(args.env):
+            objects = list(read_rendered(repo, name).values())
+            judged += len(objects)
+            findings += engine.evaluate(build_input(objects))
+    denies = sum(f.severity == "deny" for f in findings)
+    if args.format == "json":
+        print(json.dumps({"judged": judged, "findings": [f.as_json() for f in findings]},
+                         indent=2))
+    else:
+        for finding in findings:
+            print(finding)
+        print(f"{judged} object(s), {denies} deny, {len(findings) - denies} warn "
+              f"({engine.name})")
+    return EXIT_CHECK_FAILED if denies else EXIT_OK
+
+
+def _plan(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.gate.manifests import is_context, read_rendered
+    from modelops.plan import failures, format_text, plan_objects
+
+    reports = [plan_objects(name, read_rendered(repo, name, is_context).values())
+               for name in repo.select(args.env)]
+    if args.format == "json":
+        print(json.dumps(reports, indent=2))
+    else:
+        sys.stdout.write(format_text(reports))
+    return EXIT_CHECK_FAILED if any(failures(r) for r in reports) else EXIT_OK
+
+
+def _check(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.gate import summary
+    from modelops.gate.check import run_check
+
+    crd_dir = args.crds or (Path(os.environ[CRD_DIR_VARIABLE])
+                            if os.environ.get(CRD_DIR_VARIABLE) else None)
+    if crd_dir is None:
+        raise UsageError(f"no CRD directory: pass --crds DIR or set {CRD_DIR_VARIABLE}")
+    report = run_check(repo, repo.select(args.env), crd_dir, _engine(args, repo), args.base)
+    formatter = {"text": summary.format_text, "json": summary.format_json,
+                 "markdown": summary.format_markdown}[args.format]
+    text = formatter(report)
+    sys.stdout.write(text)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    return EXIT_CHECK_FAILED if report.failed else EXIT_OK
