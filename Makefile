@@ -9,7 +9,7 @@ MODELOPS := $(BIN)/modelops
 # Upstream CRDs used by `validate` and the tests; a fork points this at its cluster's CRDs.
 export MODELOPS_CRD_DIR ?= $(abspath ../shared/crds)
 
-.PHONY: help setup setup-system setup-venv setup-mlserver render check validate test lint typecheck unit bench lock clean
+.PHONY: help setup setup-system setup-venv setup-mlserver render check policy plan validate test lint typecheck unit bench lock clean history rollback
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,9 +38,15 @@ setup-mlserver: ## MLServer's own venv (.venv-mlserver); it conflicts with the p
 render: ## regenerate environments/*/rendered/ and the spec JSON Schemas
 	$(MODELOPS) render
 
-check: ## what CI gates on: rendered output current and strictly valid
-	$(MODELOPS) render --check
-	$(MODELOPS) validate --crds $(MODELOPS_CRD_DIR)
+check: ## what CI gates on: render current, strict schemas, policies, placement (BASE=ref: PR summary)
+	ci/check.sh $(BASE)
+
+policy: ## Rego policies: their unit tests, then every rendered environment
+	$(MODELOPS) policy --test
+	$(MODELOPS) policy
+
+plan: ## Seldon placement per pool: capacity, load, headroom, unschedulable models
+	$(MODELOPS) plan
 
 validate: ## strict schema validation of every rendered object
 	$(MODELOPS) validate --crds $(MODELOPS_CRD_DIR)
@@ -55,6 +61,15 @@ unit: ## pytest
 	$(BIN)/pytest -q
 
 test: lint typecheck check unit ## everything CI runs after setup
+
+# ENV must come from the command line: a shell may export ENV for its own use.
+need-env-model = $(if $(and $(filter command line,$(origin ENV)),$(MODEL)),,$(error usage: make $@ ENV=<env> MODEL=<model>))
+
+history: ## artifact URIs of a model, newest first: make history ENV=prod MODEL=fraud-detector
+	$(need-env-model)$(MODELOPS) history $(ENV) $(MODEL)
+
+rollback: ## git revert a model's last artifact change: make rollback ENV=prod MODEL=fraud-detector [STEPS=2 | TO=uri]
+	$(need-env-model)$(MODELOPS) rollback $(ENV) $(MODEL) $(if $(STEPS),--steps $(STEPS)) $(if $(TO),--to $(TO))
 
 bench: ## benchmarks, printed tables (one suite: make bench SUITE=render)
 	$(BIN)/python tests/bench/run.py $(SUITE)
