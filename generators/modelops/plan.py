@@ -19,6 +19,7 @@ The plan reads manifests (rendered or hand-made), not specs, so it judges what i
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -176,14 +177,14 @@ def _place(model: ModelDemand, pools: Mapping[str, Pool]) -> Placement:
         if missing:
             reasons.append(f"{pool.name}: lacks capabilities {', '.join(missing)}")
             continue
-        fitting = sorted((r for r in pool.replicas if r.free >= model.memory),
-                         key=lambda r: (-r.free, r.index))
+        fitting = [r for r in pool.replicas if r.free >= model.memory]
         wanted = model.replicas
         if len(fitting) < wanted and (model.min_replicas == 0
                                       or len(fitting) < model.min_replicas):
             reasons.append(_short_reason(pool, model, len(fitting)))
             continue
-        chosen = fitting[:wanted]
+        # Most free memory first, then lowest index: Seldon's replica sorters.
+        chosen = heapq.nsmallest(wanted, fitting, key=lambda r: (-r.free, r.index))
         for replica in chosen:
             replica.used += model.memory
             replica.models.append(model.name)

@@ -55,6 +55,19 @@ def _model(env: str, bucket: str, i: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _scale_pools(environment: str, count: int) -> str:
+    """Size the sample pools for `count` models, as a platform team would for such a fleet,
+    so the synthetic repository passes the capacity policies and the plan like the samples."""
+    lines = []
+    for line in environment.splitlines():
+        if line.startswith("      replicas: "):
+            line = f"      replicas: {max(int(line.split()[-1]), count // 8)}"
+        elif line.startswith("      memory: "):
+            line = "      memory: 64Gi"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def make_repo(root: Path, source: Path, count: int) -> Path:
     """Write a repository with `count` models per environment under `root`."""
     if root.exists():
@@ -68,7 +81,7 @@ def make_repo(root: Path, source: Path, count: int) -> Path:
         target = root / "environments" / env_dir.name
         (target / "models").mkdir(parents=True)
         text = env_file.read_text()
-        shutil.copy(env_file, target / "environment.yaml")
+        (target / "environment.yaml").write_text(_scale_pools(text, count))
         bucket = next(line.split("- ", 1)[1].strip() for line in text.splitlines()
                       if line.strip().startswith("- gs://"))
         for i in range(count):

@@ -7,6 +7,7 @@ every model of a touched environment, because one model can push a whole pool ov
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +19,15 @@ from modelops.gate.manifests import (
     Manifest,
     files_at,
     is_context,
+    kind_of,
     model_of,
     parse_one,
     read_rendered,
     resolve,
-    tree_at,
 )
 from modelops.gate.scope import FULL, EnvironmentScope, changed_paths, scope_of_changes
 from modelops.plan import PlanReport, failures, plan_objects
-from modelops.policy import Finding, PolicyEngine, build_input
+from modelops.policy import Finding, PolicyEngine, build_input, environment_document
 from modelops.repository import Repository
 
 MODEL_FIELDS = ("storageUri", "memory", "replicas", "minReplicas", "maxReplicas", "server")
@@ -84,22 +85,24 @@ class CheckReport:
 
 def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyEngine,
               base: str | None = None) -> CheckReport:
-    envs = repo.load_environments(names)
     commit = None
     scopes = {name: FULL for name in names}
+    changed: list[str] = []
     if base is not None:
         commit = resolve(repo, base)
-        scopes = scope_of_changes(changed_paths(repo, commit), names)
-        envs = [env for env in envs if env.name in scopes]
+        changed = changed_paths(repo, commit)
+        scopes = scope_of_changes(changed, names)
+    envs = repo.load_environments([name for name in names if name in scopes])
 
     def in_scope(env: str, rel: str) -> bool:
         return scopes[env].accepts(rel)
 
     drifts = render.check_environments(repo, envs, scope=in_scope) if envs else []
-    problems, validated = (checks.validate_rendered(repo, [e.name for e in envs], crd_dir,
-                                                    scope=in_scope) if envs else ([], 0))
-    results = [_evaluate(repo, env.name, scopes[env.name], engine, commit) for env in envs]
-    return CheckReport(base, commit, engine.name, drifts, problems, validated, results)
+    validated = checks.validate_and_read(repo, [e.name for e in envs], crd_dir, scope=in_scope)
+    results = [_evaluate(repo, env.name, scopes[env.name], engine, commit, changed,
+                         validated.documents[env.name]) for env in envs]
+    return CheckReport(base, commit, engine.name, drifts, validated.problems,
+                       validated.validated, results)
 
 
 def _split(objects: Mapping[str, Manifest],
@@ -110,17 +113,27 @@ def _split(objects: Mapping[str, Manifest],
 
 
 def _evaluate(repo: Repository, env: str, scope: EnvironmentScope, engine: PolicyEngine,
-              commit: str | None) -> EnvironmentResult:
-    def wanted(rel: str) -> bool:
-        return scope.accepts(rel) or is_context(rel)
+              commit: str | None, changed: list[str],
+              texts: Mapping[str, str]) -> EnvironmentResult:
+    """Policies and plan for one environment.
 
-    now = read_rendered(repo, env, wanted)
-    reviewed, context = _split(now, scope.accepts)
-    result = EnvironmentResult(env, scope, len(reviewed),
-                               engine.evaluate(build_input(reviewed, context)),
+    `texts` are the in-scope objects as JSON, straight from validation: they go to the engine
+    without becoming Python objects; only Models and Servers (for the plan) and the
+    environment's settings are decoded. Context outside the scope is read from the tree.
+    """
+    context = read_rendered(repo, env, lambda rel: is_context(rel) and not scope.accepts(rel))
+    now: dict[str, Manifest] = dict(context)
+    for rel, text in texts.items():
+        if kind_of(rel) in ("model", "server", "configmap") or commit is not None:
+            now[rel] = json.loads(text)
+    environment = environment_document(now.values()) or {}
+    document = (f'{{"environment":{json.dumps(environment)},'
+                f'"objects":[{",".join(texts[rel] for rel in sorted(texts))}],'
+                f'"cluster":{json.dumps(list(context.values()))}}}')
+    result = EnvironmentResult(env, scope, len(texts), engine.evaluate_json(document),
                                plan_objects(env, now.values()))
     if commit is not None:
-        before = _rendered_at(repo, commit, env, wanted)
+        before = _rendered_at(repo, commit, env, now, changed)
         base_reviewed, base_context = _split(before, scope.accepts)
         result.base_findings = (engine.evaluate(build_input(base_reviewed, base_context))
                                 if before else [])
@@ -129,12 +142,22 @@ def _evaluate(repo: Repository, env: str, scope: EnvironmentScope, engine: Polic
     return result
 
 
-def _rendered_at(repo: Repository, commit: str, env: str,
-                 wanted: Callable[[str], bool]) -> dict[str, Manifest]:
+def _rendered_at(repo: Repository, commit: str, env: str, now: Mapping[str, Manifest],
+                 changed: list[str]) -> dict[str, Manifest]:
+    """The objects of `now` (in-scope files and context) as they were at `commit`.
+
+    Files the change did not touch are the ones already parsed (`now`); only the changed ones
+    are read from git, so a one-model change costs a handful of blobs, not the environment.
+    """
     prefix = f"{repo.relative(repo.rendered_dir(env))}/"
-    paths = [p for p in tree_at(repo, commit, prefix) if wanted(p[len(prefix):])]
-    parsed = {p[len(prefix):]: parse_one(raw) for p, raw in files_at(repo, commit, paths).items()}
-    return {rel: obj for rel, obj in parsed.items() if obj is not None}
+    touched = {p[len(prefix):] for p in changed if p.startswith(prefix)}
+    before = {rel: obj for rel, obj in now.items() if rel not in touched}
+    paths = [prefix + rel for rel in sorted(touched)]
+    for path, raw in files_at(repo, commit, paths).items():
+        obj = parse_one(raw)
+        if obj is not None:
+            before[path[len(prefix):]] = obj
+    return before
 
 
 def _primary_models(objects: Mapping[str, Manifest]) -> dict[str, Mapping[str, Any]]:

@@ -54,9 +54,20 @@ class PolicyEngine(ABC):
         except ValueError as exc:
             raise PolicyEngineError(str(exc)) from exc
 
+    def evaluate_json(self, document: str) -> list[Finding]:
+        """The same, for an input document already serialised as JSON (no Python objects)."""
+        try:
+            return findings_from_results(self.evaluate_raw_json(document), self._segments)
+        except ValueError as exc:
+            raise PolicyEngineError(str(exc)) from exc
+
     @abstractmethod
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
         """`data.modelops.policies` for this input: {package segment: {rule: value}}."""
+
+    def evaluate_raw_json(self, document: str) -> Mapping[str, Any]:
+        parsed: PolicyInput = json.loads(document)
+        return self.evaluate_raw(parsed)
 
 
 class RegorusEngine(PolicyEngine):
@@ -74,9 +85,22 @@ class RegorusEngine(PolicyEngine):
             except RuntimeError as exc:
                 raise PolicyEngineError(_without_backtrace(str(exc))) from exc
 
+    def evaluate_raw_json(self, document: str) -> Mapping[str, Any]:
+        try:
+            self._engine.set_input_json(document)
+        except RuntimeError as exc:
+            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+        return self._evaluate_loaded()
+
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
         try:
             self._engine.set_input(document)
+        except RuntimeError as exc:
+            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+        return self._evaluate_loaded()
+
+    def _evaluate_loaded(self) -> Mapping[str, Any]:
+        try:
             value = _first_value(json.loads(self._engine.eval_query_as_json(ROOT_QUERY)), {})
             return value if isinstance(value, dict) else {}
         except RuntimeError as exc:
