@@ -64,6 +64,13 @@ number(x) := to_number(trim_space(x)) if {
 	regex.match(`^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$`, x)
 }
 
+# The array at `path`, or [] when it is absent or not an array: regorus aborts the evaluation
+# on `some x in null`, so iterate what manifests may leave null through this.
+array_at(obj, path) := v if {
+	v := object.get(obj, path, [])
+	is_array(v)
+} else := []
+
 annotation(obj, key) := obj.metadata.annotations[key]
 
 label(obj, key) := obj.metadata.labels[key]
@@ -115,7 +122,7 @@ overcommit_ratio(server) := 1 + (overcommit_percent(server) / 100)
 # Startup window of a probe: how long the kubelet waits before it gives up on the container.
 probe_window(probe) := object.get(probe, "initialDelaySeconds", 0) + (object.get(probe, "periodSeconds", 10) * object.get(probe, "failureThreshold", 3))
 
-gib(b) := sprintf("%.2fGi", [b / 1073741824])
+gib(b) := sprintf("%sGi", [fixed2(b / 1073741824)])
 
 # --- what the generators put on Models (generators/modelops/derive.py) ------------------------
 
@@ -135,3 +142,7 @@ is_drift_detector(model) if {
 	some key in drift_annotations
 	model.metadata.annotations[key]
 }
+
+# A number with two decimals. sprintf("%.2f") prints an integral 2 as "2" in regorus and
+# "2.00" in regopy; this prints "2.00" in both, so every engine gives the same message.
+fixed2(x) := sprintf("%d.%02d", [floor(cents / 100), cents % 100]) if cents := round(x * 100)

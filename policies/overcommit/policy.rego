@@ -31,7 +31,7 @@ deny contains lib.violation(server, msg) if {
 	some server in lib.reviewed_servers
 	ratio := lib.overcommit_ratio(server)
 	ratio > max_ratio
-	msg := sprintf("overcommit ratio %.2f (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above the maximum %.2f; models would be evicted and reloaded constantly", [ratio, lib.overcommit_percent(server), max_ratio])
+	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above the maximum %s; models would be evicted and reloaded constantly", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(max_ratio)])
 }
 
 warn contains lib.violation(server, msg) if {
@@ -39,14 +39,14 @@ warn contains lib.violation(server, msg) if {
 	ratio := lib.overcommit_ratio(server)
 	ratio > lib.max_ratio_warn
 	ratio <= max_ratio
-	msg := sprintf("overcommit ratio %.2f (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %.1f; expect LRU evictions and reload latency", [ratio, lib.overcommit_percent(server), lib.max_ratio_warn])
+	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %s; expect LRU evictions and reload latency", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(lib.max_ratio_warn)])
 }
 
 deny contains lib.violation(server, msg) if {
 	some server in lib.reviewed_servers
 	load := load_ratio(server)
 	load > lib.overcommit_ratio(server)
-	msg := sprintf("planned load %s on %s physical (ratio %.2f) does not fit the configured ratio %.2f", [lib.gib(demand[lib.name(server)]), lib.gib(physical(server)), load, lib.overcommit_ratio(server)])
+	msg := sprintf("planned load %s on %s physical (ratio %s) does not fit the configured ratio %s", [lib.gib(demand[lib.name(server)]), lib.gib(physical(server)), lib.fixed2(load), lib.fixed2(lib.overcommit_ratio(server))])
 }
 
 deny contains lib.violation(model, msg) if {
@@ -56,7 +56,7 @@ deny contains lib.violation(model, msg) if {
 	server := lib.servers[server_name]
 	load := load_ratio(server)
 	load > lib.overcommit_ratio(server)
-	msg := sprintf("with this model, server %s plans %s on %s physical (ratio %.2f), above its configured ratio %.2f", [server_name, lib.gib(demand[server_name]), lib.gib(physical(server)), load, lib.overcommit_ratio(server)])
+	msg := sprintf("with this model, server %s plans %s on %s physical (ratio %s), above its configured ratio %s", [server_name, lib.gib(demand[server_name]), lib.gib(physical(server)), lib.fixed2(load), lib.fixed2(lib.overcommit_ratio(server))])
 }
 
 # A replica larger than what one server replica can register can never be placed.
@@ -84,5 +84,5 @@ warn contains lib.violation(model, msg) if {
 	extra > 0
 	peak := (demand[model.spec.server] + extra) / physical(server)
 	peak > lib.overcommit_ratio(server)
-	msg := sprintf("scaled to maxReplicas, server %s would plan ratio %.2f, above its configured %.2f", [model.spec.server, peak, lib.overcommit_ratio(server)])
+	msg := sprintf("scaled to maxReplicas, server %s would plan ratio %s, above its configured %s", [model.spec.server, lib.fixed2(peak), lib.fixed2(lib.overcommit_ratio(server))])
 }

@@ -46,6 +46,7 @@ class PolicyEngine(ABC):
     def __init__(self, library: PolicyLibrary) -> None:
         self.library = library
         self._segments = library.names_by_segment()
+        self._query = library.verdict_query()
 
     def evaluate(self, document: PolicyInput) -> list[Finding]:
         results = self.evaluate_raw(document)
@@ -101,7 +102,7 @@ class RegorusEngine(PolicyEngine):
 
     def _evaluate_loaded(self) -> Mapping[str, Any]:
         try:
-            value = _first_value(json.loads(self._engine.eval_query_as_json(ROOT_QUERY)), {})
+            value = _first_value(json.loads(self._engine.eval_query_as_json(self._query)), {})
             return value if isinstance(value, dict) else {}
         except RuntimeError as exc:
             raise PolicyEngineError(_without_backtrace(str(exc))) from exc
@@ -151,7 +152,10 @@ class RegopyEngine(PolicyEngine):
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
         interpreter = self._interpreter()
         interpreter.set_input(self._regopy.Input(document))
-        output = str(interpreter.query(ROOT_QUERY))
+        try:
+            output = str(interpreter.query(self._query))
+        except ValueError as exc:   # regopy parses its own output; broken JSON lands here
+            raise PolicyEngineError(f"regopy: {exc}") from exc
         try:
             parsed = json.loads(output)
         except json.JSONDecodeError as exc:

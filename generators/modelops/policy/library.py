@@ -24,6 +24,10 @@ TEST_SUFFIX = "_test.rego"
 _PACKAGE = re.compile(r"^package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
 
 
+def _defines(source: str, rule: str) -> bool:
+    return re.search(rf"^{rule}\s+contains\b", source, re.MULTILINE) is not None
+
+
 def package_of(source: str) -> str:
     match = _PACKAGE.search(source)
     return match.group(1) if match else ""
@@ -93,6 +97,19 @@ class PolicyLibrary:
             modules += [(self._display(self.root, t), t.read_text(encoding="utf-8"))
                         for t in tests]
         return modules
+
+    def verdict_query(self) -> str:
+        """One Rego query for every policy's deny and warn sets, and nothing else.
+
+        Asking for `data.modelops.policies` would also compute and serialise every helper
+        rule (objects, lookups): slower, and regopy 1.5.2 emits broken JSON for some of them.
+        """
+        fields = []
+        for policy in self.policies:
+            rules = [f'"{rule}": data.{policy.package}.{rule}'
+                     for rule in ("deny", "warn") if _defines(policy.source, rule)]
+            fields.append(f'"{policy.segment}": {{{", ".join(rules)}}}')
+        return "{" + ", ".join(fields) + "}"
 
     def names_by_segment(self) -> dict[str, str]:
         return {p.segment: p.name for p in self.policies}

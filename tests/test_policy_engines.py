@@ -1,0 +1,177 @@
+"""The three ways to evaluate the library give the same findings.
+
+- regorus (default) and regopy run in process on the real `.rego` files; they must agree on
+  every sample environment and on environments broken to trip each policy.
+- The OPA-server backend talks to OPA's REST API through `opa-python-client`. No OPA binary
+  can be installed here (it is on neither PyPI nor Debian), so the server in this test is a
+  small stand-in that implements the two endpoints the backend uses (PUT /v1/policies/{id},
+  POST /v1/data/{path}) with regorus behind them. It proves the client side: policies are
+  uploaded once, the input travels as OPA expects, results are read back the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import regorus
+from conftest import REPO_ROOT
+from modelops.gate.manifests import read_rendered
+from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
+from modelops.repository import Repository
+from test_gate import _overcommit_400, container, edit_rendered
+
+LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
+
+
+def environment_inputs(repo: Path) -> dict[str, Any]:
+    repository = Repository(repo)
+    return {env: build_input(list(read_rendered(repository, env).values()))
+            for env in repository.environment_names()}
+
+
+@pytest.fixture(scope="module")
+def regopy_engine() -> Any:
+    return LIBRARY.engine("regopy")
+
+
+@pytest.fixture(scope="module")
+def regorus_engine() -> Any:
+    return LIBRARY.engine("regorus")
+
+
+def test_engines_agree_on_the_sample_environments(regorus_engine: Any,
+                                                   regopy_engine: Any) -> None:
+    for env, document in environment_inputs(REPO_ROOT).items():
+        assert regopy_engine.evaluate(document) == regorus_engine.evaluate(document), env
+
+
+def test_engines_agree_on_broken_environments(tmp_path: Path, regorus_engine: Any,
+                                              regopy_engine: Any) -> None:
+    from test_gate import _gate_repo
+
+    repo = _gate_repo(tmp_path / "repo")
+    edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
+    edit_rendered(repo, "dev", "Server", "mlserver-cpu",
+                  lambda obj: container(obj, "agent")["env"][-1].update(value="150"))
+    edit_rendered(repo, "prod", "Model", "ltv-regressor",
+                  lambda obj: obj["spec"].update(memory="90Gi"))
+    total = 0
+    for env, document in environment_inputs(repo).items():
+        mine = regorus_engine.evaluate(document)
+        assert regopy_engine.evaluate(document) == mine, env
+        total += len(mine)
+    assert total >= 2
+
+
+def test_json_and_object_inputs_give_the_same_findings(tmp_path: Path,
+                                                       regorus_engine: Any) -> None:
+    from test_gate import _gate_repo
+
+    repo = _gate_repo(tmp_path / "repo")
+    edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
+    document = environment_inputs(repo)["prod"]
+    findings = regorus_engine.evaluate(document)
+    assert findings and findings == regorus_engine.evaluate_json(json.dumps(document))
+
+
+def test_a_malformed_rule_fails_loudly(tmp_path: Path) -> None:
+    root = tmp_path / "policies"
+    (root / "lib").mkdir(parents=True)
+    (root / "lib" / "kubernetes.rego").write_text(
+        (REPO_ROOT / "policies/lib/kubernetes.rego").read_text())
+    (root / "sloppy").mkdir()
+    (root / "sloppy" / "policy.rego").write_text(
+        "package modelops.policies.sloppy\nimport rego.v1\n"
+        'deny contains "just a string" if { count(input.objects) > 0 }\n')
+    engine = PolicyLibrary.load(root).engine()
+    with pytest.raises(PolicyEngineError, match=r"lib\.violation"):
+        engine.evaluate(build_input([{"kind": "ConfigMap", "metadata": {"name": "x"}}]))
+
+
+def test_a_policy_with_the_wrong_package_is_refused(tmp_path: Path) -> None:
+    from modelops.errors import UsageError
+
+    root = tmp_path / "policies"
+    (root / "copied").mkdir(parents=True)
+    (root / "copied" / "policy.rego").write_text(
+        (REPO_ROOT / "policies/overcommit/policy.rego").read_text())
+    with pytest.raises(UsageError, match=r"package must be modelops\.policies\.copied"):
+        PolicyLibrary.load(root)
+
+
+class _OpaStandIn(BaseHTTPRequestHandler):
+    """OPA's policy and data endpoints, evaluated by regorus (see the module docstring)."""
+
+    modules: ClassVar[dict[str, str]] = {}
+    queries: ClassVar[list[str]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def do_PUT(self) -> None:
+        if not self.path.startswith("/v1/policies/"):
+            self._reply(404, {"code": "resource_not_found"})
+            return
+        self.modules[self.path.removeprefix("/v1/policies/")] = self._body().decode()
+        self._reply(200, {})
+
+    def do_POST(self) -> None:
+        if not self.path.startswith("/v1/data/"):
+            self._reply(404, {"code": "resource_not_found"})
+            return
+        query = "data." + self.path.removeprefix("/v1/data/").replace("/", ".")
+        self.queries.append(query)
+        engine = regorus.Engine()
+        for name, source in sorted(self.modules.items()):
+            engine.add_policy(name, source)
+        engine.set_input_json(json.dumps(json.loads(self._body())["input"]))
+        rows = json.loads(engine.eval_query_as_json(query))["result"]
+        self._reply(200, {"result": rows[0]["expressions"][0]["value"]} if rows else {})
+
+
+@pytest.fixture
+def opa_url() -> Iterator[str]:
+    _OpaStandIn.modules, _OpaStandIn.queries = {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OpaStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_opa_server_backend_gives_the_same_findings(tmp_path: Path, opa_url: str,
+                                                    regorus_engine: Any) -> None:
+    from test_gate import _gate_repo
+
+    repo = _gate_repo(tmp_path / "repo")
+    edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
+    opa = LIBRARY.engine(opa_url=opa_url)
+    assert len(_OpaStandIn.modules) == len(LIBRARY.modules())   # uploaded once, at start
+    for env, document in environment_inputs(repo).items():
+        assert opa.evaluate(document) == regorus_engine.evaluate(document), env
+    assert _OpaStandIn.queries == ["data.modelops.policies"] * 3
+
+
+def test_opa_backend_reports_an_unreachable_server() -> None:
+    with pytest.raises(PolicyEngineError, match=r"OPA server at http://127\.0\.0\.1:9"):
+        LIBRARY.engine(opa_url="http://127.0.0.1:9")
