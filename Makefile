@@ -69,7 +69,7 @@ history: ## artifact URIs of a model, newest first: make history ENV=prod MODEL=
 	$(need-env-model)$(MODELOPS) history $(ENV) $(MODEL)
 
 rollback: ## git revert a model's last artifact change: make rollback ENV=prod MODEL=fraud-detector [STEPS=2 | TO=uri]
-	$(need-env-model)$(MODELOPS) rollback $(ENV) $(MODEL) $(if $(STEPS),--steps $(STEPS)) $(if $(TO),--to $(TO))
+	$(need-env-model)$(MODELOPS) rollback $(strip $(ENV) $(MODEL) $(if $(STEPS),--steps $(STEPS)) $(if $(TO),--to $(TO)))
 
 bench: ## benchmarks, printed tables (one suite: make bench SUITE=render)
 	$(BIN)/python tests/bench/run.py $(SUITE)

@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler
+        if not getattr(args, "needs_repo", True):
+            # Verbs that also run outside a checkout (the smoke test in its PostSync Job)
+            # set needs_repo=False and call Repository.discover themselves when they need it.
+            return handler(args, Repository((args.repo or Path.cwd()).resolve()))
         return handler(args, Repository.discover(args.repo))
     except InputError as exc:
         for problem in exc.problems:

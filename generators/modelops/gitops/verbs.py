@@ -1,0 +1,112 @@
+"""The `history`, `rollback` and `promote` verbs: argument parsing and output only.
+
+The work is in `history`, `rollback` and `promote`; this module turns arguments into calls and
+results into the few lines an on-call engineer reads. Exit codes follow the CLI's contract:
+0 done (or nothing to do), 1 the operation failed and the repository is unchanged, 2 the
+request itself is wrong (unknown model, dirty tree, URI not in the history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK
+from modelops.gitops.change import Outcome
+from modelops.gitops.git import GitError
+from modelops.gitops.history import artifact_history, artifact_uri, format_table, spec_path
+from modelops.gitops.promote import promote
+from modelops.gitops.rollback import model_file, plan_rollback, rollback
+from modelops.gitops.workspace import GitOpsError, Workspace
+from modelops.repository import Repository
+
+
+def register(verbs: Any) -> None:
+    history = verbs.add_parser("history", help="a model's artifact URIs over time, newest first")
+    history.add_argument("env", metavar="ENV")
+    history.add_argument("model", metavar="MODEL")
+    history.add_argument("--json", action="store_true", help="print JSON (one list)")
+    history.set_defaults(handler=_history)
+
+    back = verbs.add_parser("rollback", help="deploy a model's earlier artifact: git revert "
+                            "of the commit that changed it")
+    back.add_argument("env", metavar="ENV")
+    back.add_argument("model", metavar="MODEL")
+    which = back.add_mutually_exclusive_group()
+    which.add_argument("--steps", type=int, metavar="N",
+                       help="go back N artifact changes (default 1)")
+    which.add_argument("--to", metavar="URI", help="go back to this earlier artifact URI")
+    back.add_argument("--no-revert", action="store_true",
+                      help="restore the URI and re-render in a new commit instead of "
+                           "reverting (for when a later change conflicts with the revert)")
+    back.set_defaults(handler=_rollback)
+
+    prom = verbs.add_parser("promote", help="copy a model's artifact URI from one environment "
+                            "to another, re-render, commit")
+    prom.add_argument("model", metavar="MODEL")
+    prom.add_argument("--from", dest="source", required=True, metavar="ENV")
+    prom.add_argument("--to", dest="target", required=True, metavar="ENV")
+    prom.set_defaults(handler=_promote)
+
+
+def _failed(exc: Exception) -> int:
+    print(f"modelops: error: {exc}", file=sys.stderr)
+    return EXIT_CHECK_FAILED
+
+
+def _history(args: argparse.Namespace, repo: Repository) -> int:
+    ws = Workspace.open(repo)
+    path = model_file(ws, args.env, args.model)
+    try:
+        changes = artifact_history(ws.git, spec_path(ws.prefix, args.env, args.model))
+    except GitError as exc:
+        return _failed(exc)
+    current = artifact_uri(path.read_bytes())
+    if args.json:
+        entries = [c.entry(i == 0 and c.uri == current) for i, c in enumerate(changes)]
+        json.dump(entries, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not changes:
+        print(f"{args.env}/{args.model}: no committed history yet")
+    else:
+        print(format_table(args.env, args.model, changes, current))
+    return EXIT_OK
+
+
+def _report(outcome: Outcome, extra: list[str]) -> None:
+    print(*extra, sep="\n")
+    print(f"  new commit {outcome.commit[:12]} {outcome.subject}")
+    for path in outcome.files:
+        print(f"    {path}")
+    print("Push it; Argo CD syncs what the branch says.")
+
+
+def _rollback(args: argparse.Namespace, repo: Repository) -> int:
+    ws = Workspace.open(repo)
+    before = ws.require_clean()
+    try:
+        plan = plan_rollback(ws, args.env, args.model, steps=args.steps, to=args.to)
+        outcome = rollback(ws, plan, before, revert=not args.no_revert)
+    except (GitOpsError, GitError) as exc:
+        return _failed(exc)
+    how = "reverted" if outcome.subject.startswith("Revert") else "undid (URI only)"
+    _report(outcome, [f"Rolled back {plan.label}: {plan.current} -> {plan.target}"] +
+            [f"  {how} {c.short} {c.subject}" for c in plan.undo])
+    return EXIT_OK
+
+
+def _promote(args: argparse.Namespace, repo: Repository) -> int:
+    ws = Workspace.open(repo)
+    before = ws.require_clean()
+    try:
+        outcome = promote(ws, before, args.model, args.source, args.target)
+    except (GitOpsError, GitError) as exc:
+        return _failed(exc)
+    if outcome is None:
+        print(f"{args.target}/{args.model} already deploys the {args.source} artifact; "
+              "nothing to do")
+        return EXIT_OK
+    _report(outcome, [f"Promoted {args.model} from {args.source} to {args.target}"])
+    return EXIT_OK
