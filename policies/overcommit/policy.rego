@@ -14,29 +14,47 @@ env_max_ratio := 1 + (pct / 100) if pct := lib.environment_spec.limits.maxOverco
 
 max_ratio := min({lib.max_ratio_deny, env_max_ratio})
 
-# Planned load of a pool: the sum of memory x replicas of the models pinned to it. A model
-# without memory counts 0 bytes, as in Seldon (the memory policy denies that separately).
-demand := {server: sum(footprints) |
-	some server, _ in lib.servers
-	footprints := [footprint(m) | some m in lib.models; m.spec.server == server]
+# Everything about a pool the rules need, computed once per evaluation (a rule is evaluated once
+# per query; a function once per call, and these are needed once per Model).
+pools := {name: facts |
+	some name, server in lib.servers
+	capacity := lib.server_capacity(server)
+	replicas := lib.server_replicas(server)
+	ratio := lib.overcommit_ratio(server)
+	facts := {
+		"capacity": capacity, "replicas": replicas, "ratio": ratio,
+		"physical": capacity * replicas, "per_replica": capacity * ratio,
+		"demand": sum([f | some m in models_on[name]; f := m.footprint]),
+	}
 }
 
-footprint(model) := lib.model_memory(model) * lib.replicas(model)
+# Models per pool with their memory parsed once. A model without memory counts 0 bytes, as
+# in Seldon (the memory policy denies that separately).
+sized_models := [{"model": m, "server": m.spec.server, "memory": memory, "replicas": replicas,
+	"footprint": memory * replicas} |
+	some m in lib.models
+	memory := lib.model_memory(m)
+	replicas := lib.replicas(m)
+]
 
-physical(server) := lib.server_capacity(server) * lib.server_replicas(server)
+models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in lib.servers}
 
-load_ratio(server) := demand[lib.name(server)] / physical(server)
+reviewed_names := {lib.name(m) | some m in lib.reviewed_models}
+
+reviewed_sized := [m | some m in sized_models; lib.name(m.model) in reviewed_names]
+
+load_ratio(name) := pools[name].demand / pools[name].physical
 
 deny contains lib.violation(server, msg) if {
 	some server in lib.reviewed_servers
-	ratio := lib.overcommit_ratio(server)
+	ratio := pools[lib.name(server)].ratio
 	ratio > max_ratio
 	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above the maximum %s; models would be evicted and reloaded constantly", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(max_ratio)])
 }
 
 warn contains lib.violation(server, msg) if {
 	some server in lib.reviewed_servers
-	ratio := lib.overcommit_ratio(server)
+	ratio := pools[lib.name(server)].ratio
 	ratio > lib.max_ratio_warn
 	ratio <= max_ratio
 	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %s; expect LRU evictions and reload latency", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(lib.max_ratio_warn)])
@@ -44,45 +62,44 @@ warn contains lib.violation(server, msg) if {
 
 deny contains lib.violation(server, msg) if {
 	some server in lib.reviewed_servers
-	load := load_ratio(server)
-	load > lib.overcommit_ratio(server)
-	msg := sprintf("planned load %s on %s physical (ratio %s) does not fit the configured ratio %s", [lib.gib(demand[lib.name(server)]), lib.gib(physical(server)), lib.fixed2(load), lib.fixed2(lib.overcommit_ratio(server))])
+	pool := pools[lib.name(server)]
+	load := load_ratio(lib.name(server))
+	load > pool.ratio
+	msg := sprintf("planned load %s on %s physical (ratio %s) does not fit the configured ratio %s", [lib.gib(pool.demand), lib.gib(pool.physical), lib.fixed2(load), lib.fixed2(pool.ratio)])
 }
 
-deny contains lib.violation(model, msg) if {
-	some model in lib.reviewed_models
-	server_name := model.spec.server
-	not server_name in lib.reviewed_server_names
-	server := lib.servers[server_name]
-	load := load_ratio(server)
-	load > lib.overcommit_ratio(server)
-	msg := sprintf("with this model, server %s plans %s on %s physical (ratio %s), above its configured ratio %s", [server_name, lib.gib(demand[server_name]), lib.gib(physical(server)), lib.fixed2(load), lib.fixed2(lib.overcommit_ratio(server))])
+deny contains lib.violation(entry.model, msg) if {
+	some entry in reviewed_sized
+	not entry.server in lib.reviewed_server_names
+	pool := pools[entry.server]
+	load := load_ratio(entry.server)
+	load > pool.ratio
+	msg := sprintf("with this model, server %s plans %s on %s physical (ratio %s), above its configured ratio %s", [entry.server, lib.gib(pool.demand), lib.gib(pool.physical), lib.fixed2(load), lib.fixed2(pool.ratio)])
 }
 
 # A replica larger than what one server replica can register can never be placed.
-deny contains lib.violation(model, msg) if {
-	some model in lib.reviewed_models
-	server := lib.servers[model.spec.server]
-	per_replica := lib.server_capacity(server) * lib.overcommit_ratio(server)
-	lib.model_memory(model) > per_replica
-	msg := sprintf("memory %s is more than one replica of server %s can register (%s)", [lib.gib(lib.model_memory(model)), model.spec.server, lib.gib(per_replica)])
+deny contains lib.violation(entry.model, msg) if {
+	some entry in reviewed_sized
+	pool := pools[entry.server]
+	entry.memory > pool.per_replica
+	msg := sprintf("memory %s is more than one replica of server %s can register (%s)", [lib.gib(entry.memory), entry.server, lib.gib(pool.per_replica)])
 }
 
 # Seldon places each replica of a model on a distinct server replica (Seldon issue #5124).
-deny contains lib.violation(model, msg) if {
-	some model in lib.reviewed_models
-	server := lib.servers[model.spec.server]
-	lib.replicas(model) > lib.server_replicas(server)
-	msg := sprintf("%d replicas cannot be placed on server %s, which has %d replicas", [lib.replicas(model), model.spec.server, lib.server_replicas(server)])
+deny contains lib.violation(entry.model, msg) if {
+	some entry in reviewed_sized
+	pool := pools[entry.server]
+	entry.replicas > pool.replicas
+	msg := sprintf("%d replicas cannot be placed on server %s, which has %d replicas", [entry.replicas, entry.server, pool.replicas])
 }
 
 # Autoscaling headroom: at maxReplicas the pool would no longer fit its configured ratio.
-warn contains lib.violation(model, msg) if {
-	some model in lib.reviewed_models
-	server := lib.servers[model.spec.server]
-	extra := lib.model_memory(model) * (object.get(model, ["spec", "maxReplicas"], 0) - lib.replicas(model))
+warn contains lib.violation(entry.model, msg) if {
+	some entry in reviewed_sized
+	pool := pools[entry.server]
+	extra := entry.memory * (object.get(entry.model, ["spec", "maxReplicas"], 0) - entry.replicas)
 	extra > 0
-	peak := (demand[model.spec.server] + extra) / physical(server)
-	peak > lib.overcommit_ratio(server)
-	msg := sprintf("scaled to maxReplicas, server %s would plan ratio %s, above its configured %s", [model.spec.server, lib.fixed2(peak), lib.fixed2(lib.overcommit_ratio(server))])
+	peak := (pool.demand + extra) / pool.physical
+	peak > pool.ratio
+	msg := sprintf("scaled to maxReplicas, server %s would plan ratio %s, above its configured %s", [entry.server, lib.fixed2(peak), lib.fixed2(pool.ratio)])
 }
