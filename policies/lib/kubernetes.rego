@@ -49,11 +49,34 @@ environment_name := object.get(input, ["environment", "metadata", "name"], "")
 # Kubernetes quantity -> bytes; numbers pass through. Undefined when unparseable.
 bytes(q) := q if is_number(q)
 
-# The pattern guard makes a malformed quantity undefined: regorus aborts the whole evaluation
-# when units.parse_bytes/to_number meet a string they cannot parse.
+# The guard makes a malformed quantity undefined: regorus aborts the whole evaluation when
+# units.parse_bytes meets a string it cannot parse. String builtins, not a regex: regorus
+# compiles a regex on every call, and this runs once per Model in several policies.
 bytes(q) := units.parse_bytes(q) if {
 	is_string(q)
-	regex.match(`^[0-9]+(\.[0-9]+)?([eE][0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`, q)
+	mantissa := trim_right(q, "KMGTPEik")
+	substring(q, count(mantissa), -1) in byte_suffixes
+	_decimal_or_exponent(mantissa)
+}
+
+byte_suffixes := {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E"}
+
+_decimal_or_exponent(s) if _decimal(s)
+
+_decimal_or_exponent(s) if {
+	parts := split(lower(s), "e")
+	count(parts) == 2
+	_decimal(parts[0])
+	_decimal(parts[1])
+	not contains(parts[1], ".")
+}
+
+_decimal(s) if {
+	s != ""
+	trim(s, "0123456789.") == ""
+	not startswith(s, ".")
+	not endswith(s, ".")
+	count(split(s, ".")) <= 2
 }
 
 # A decimal number, or a string holding one ("0.01", "5000"); undefined otherwise.
@@ -72,6 +95,25 @@ array_at(obj, path) := v if {
 } else := []
 
 annotation(obj, key) := obj.metadata.annotations[key]
+
+# A value as message text, the same in every engine; format it with %s. regopy 1.5.2 puts
+# quotes around a string made by replace, lower, upper, concat, regex.replace, format_int or an
+# object.get default when sprintf prints it, and a '"' inside a message breaks the JSON it
+# returns: so double quotes become single ones, and trim(s, "") hands back a plain string.
+text(x) := trim(replace(x, "\"", "'"), "") if is_string(x)
+
+text(x) := sprintf("%v", [x]) if is_number(x)
+
+text(x) := sprintf("%v", [x]) if is_boolean(x)
+
+text(x) := "null" if is_null(x)
+
+text(x) := trim(replace(json.marshal(x), "\"", "'"), "") if {
+	not is_string(x)
+	not is_number(x)
+	not is_boolean(x)
+	not is_null(x)
+}
 
 label(obj, key) := obj.metadata.labels[key]
 

@@ -1,0 +1,220 @@
+# Alerts: every serving Model is covered by a p99-latency and an error-rate alert in the
+# environment's PrometheusRule, at thresholds no looser than the environment's. The generator
+# writes one group per environment (`modelops.<env>.models`, covering every model without its own
+# group) and one per model with its own thresholds (`modelops.<env>.model.<name>`); other groups
+# and rules in the same PrometheusRule are ignored. See README.md.
+package modelops.policies.alerts
+
+import rego.v1
+
+import data.modelops.lib
+
+# Operating brief (DESIGN.md): p99 > 500 ms, error rate > 0.5 %, both over 5 minutes.
+default_p99_latency_ms := 500
+
+default_error_rate_percent := 0.5
+
+env_alerts := object.get(lib.environment_spec, "alerts", {})
+
+latency_ms := v if {
+	v := env_alerts.p99LatencyMs
+	is_number(v)
+} else := default_p99_latency_ms
+
+error_percent := v if {
+	v := env_alerts.errorRatePercent
+	is_number(v)
+} else := default_error_rate_percent
+
+whose := "the environment's" if {
+	count(env_alerts) > 0
+} else := "the platform's"
+
+watched_alerts := object.keys(signals)
+
+# The threshold of each alert, in the unit its expression compares against.
+signals := {
+	"ModelLatencyHigh": {"limit": latency_ms / 1000, "unit": " s", "what": sprintf("%s p99 latency of %v ms", [whose, latency_ms])},
+	"ModelErrorRateHigh": {"limit": error_percent / 100, "unit": "", "what": sprintf("%s error rate of %v %%", [whose, error_percent])},
+}
+
+primary(model) if lib.component(model) == "model"
+
+input_env := lib.environment_name
+
+# The environment a model's groups are named after: the input's, else the model's own label.
+env_name(model) := input_env if {
+	input_env != ""
+} else := name if {
+	name := lib.label(model, "modelops.dev/environment")
+} else := "<unknown>"
+
+own_group(model) := sprintf("modelops.%s.model.%s", [env_name(model), lib.name(model)])
+
+env_group(model) := sprintf("modelops.%s.models", [env_name(model)])
+
+is_rule_file(obj) if {
+	obj.kind == "PrometheusRule"
+	startswith(object.get(obj, "apiVersion", ""), "monitoring.coreos.com/")
+}
+
+namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
+
+reviewed_rule_files := [pr | some pr in input.objects; is_rule_file(pr)]
+
+rule_file_count := count([pr | some pr in lib.all_objects; is_rule_file(pr)])
+
+groups(pr) := [g | some g in lib.array_at(pr, ["spec", "groups"]); is_object(g)]
+
+# group name -> rules, once per PrometheusRule. Names are unique in a valid file; a file that
+# repeats one (Prometheus refuses to load it) is indexed the slow way instead of aborting.
+group_index(gs) := {g.name: lib.array_at(g, "rules") | some g in gs} if {
+	count(gs) == count({g.name | some g in gs})
+} else := {name: rules |
+	some name in {g.name | some g in gs}
+	rules := [r | some g in gs; g.name == name; some r in lib.array_at(g, "rules")]
+}
+
+identity(obj) := [namespace(obj), lib.name(obj)]
+
+reviewed_rule_keys := {identity(pr) | some pr in reviewed_rule_files}
+
+rule_files := [{"reviewed": reviewed, "groups": group_index(groups(pr))} |
+	some pr in lib.all_objects
+	is_rule_file(pr)
+	reviewed := identity(pr) in reviewed_rule_keys
+]
+
+# --- thresholds ------------------------------------------------------------------------------------
+
+# The number after the final ">" of the expression ("> 0.5", ">= 0.5").
+threshold(rule) := lib.number(trim_left(trim_space(parts[count(parts) - 1]), "= ")) if {
+	expr := rule.expr
+	is_string(expr)
+	parts := split(expr, ">")
+	count(parts) > 1
+}
+
+# A problem with one rule's threshold, as text; null when the rule is fine.
+threshold_problem(rule) := sprintf("%s threshold cannot be read from expr (expected '... > <number>')", [rule.alert]) if {
+	not threshold(rule)
+} else := sprintf("%s threshold %v%s is looser than %s: it must be at most %v%s", [rule.alert, t, s.unit, s.what, s.limit, s.unit]) if {
+	t := threshold(rule)
+	s := signals[rule.alert]
+	t > s.limit
+} else := null
+
+# --- coverage ------------------------------------------------------------------------------------
+
+# group name -> alert -> [{"reviewed", "problem"}]: the watched alerts of every group over every
+# PrometheusRule, each threshold judged once (the environment group covers most models).
+alert_index := {name: by_alert |
+	some name in {n | some file in rule_files; some n in object.keys(file.groups)}
+	by_alert := {alert: entries |
+		some alert in watched_alerts
+		entries := [{"reviewed": file.reviewed, "problem": threshold_problem(r)} |
+			some file in rule_files
+			some r in object.get(file.groups, name, [])
+			is_object(r)
+			r.alert == alert
+		]
+		count(entries) > 0
+	}
+}
+
+# The group that covers a model for one alert: its own group if that has the alert, else the
+# environment group (label selectors are not parsed: a group's rules are taken to cover it);
+# null when neither has it.
+covering(own, shared, alert) := own if {
+	alert_index[own][alert]
+} else := shared if {
+	alert_index[shared][alert]
+} else := null
+
+# [group, alert] whose rules in a PrometheusRule not under review have a problem: usually none,
+# so the per-model rule below is one set lookup.
+loose := {[name, alert] |
+	some name in object.keys(alert_index)
+	some alert in object.keys(alert_index[name])
+	some entry in alert_index[name][alert]
+	not entry.reviewed
+	entry.problem != null
+}
+
+# {"model", "alert", "own", "shared", "group"} for every primary model and alert, computed once.
+coverage(models) := [{"model": model, "alert": alert, "own": own, "shared": shared, "group": covering(own, shared, alert)} |
+	some model in models
+	env := env_name(model)
+	own := sprintf("modelops.%s.model.%s", [env, lib.name(model)])
+	shared := sprintf("modelops.%s.models", [env])
+	some alert in watched_alerts
+]
+
+reviewed_primaries := [m | some m in lib.reviewed_models; primary(m)]
+
+reviewed_coverage := coverage(reviewed_primaries)
+
+uncovered(c) := sprintf("no %s alert covers this model: neither group %s nor group %s has one", [c.alert, c.own, c.shared])
+
+deny contains lib.violation(model, msg) if {
+	rule_file_count == 0
+	some model in reviewed_primaries
+	msg := "no PrometheusRule in the environment: nothing alerts on this model's latency or error rate"
+}
+
+deny contains lib.violation(c.model, msg) if {
+	rule_file_count > 0
+	some c in reviewed_coverage
+	c.group == null
+	msg := uncovered(c)
+}
+
+# Loose thresholds in a PrometheusRule that is not under review are reported on the model.
+deny contains lib.violation(c.model, msg) if {
+	count(loose) > 0
+	some c in reviewed_coverage
+	[c.group, c.alert] in loose
+	some entry in alert_index[c.group][c.alert]
+	not entry.reviewed
+	entry.problem != null
+	msg := sprintf("covered by group %s, whose %s", [c.group, entry.problem])
+}
+
+# --- the PrometheusRule under review ---------------------------------------------------------------
+
+model_group(name) if regex.match(`^modelops\.[^.]+\.(models|model\..+)$`, name)
+
+deny contains lib.violation(pr, msg) if {
+	some pr in reviewed_rule_files
+	some g in groups(pr)
+	startswith(g.name, "modelops.")
+	model_group(g.name)
+	some rule in lib.array_at(g, "rules")
+	is_object(rule)
+	signals[rule.alert]
+	problem := threshold_problem(rule)
+	problem != null
+	msg := sprintf("group %s: %s", [g.name, problem])
+}
+
+deny contains lib.violation(pr, msg) if {
+	some pr in reviewed_rule_files
+	names := [g.name | some g in groups(pr)]
+	unique := {n | some n in names}
+	count(unique) < count(names)
+	some name in unique
+	n := count([x | some x in names; x == name])
+	n > 1
+	msg := sprintf("group %s appears %d times; Prometheus refuses to load a rule file that repeats a group name", [name, n])
+}
+
+cluster_primaries := [m | some m in input.cluster; lib.is_seldon(m, "Model"); primary(m)]
+
+# Models that stay in the cluster lose coverage when the PrometheusRule under review drops it.
+deny contains lib.violation(pr, msg) if {
+	count(reviewed_rule_files) > 0
+	some c in coverage(cluster_primaries)
+	c.group == null
+	some pr in reviewed_rule_files
+	msg := sprintf("Model %s: %s", [lib.name(c.model), uncovered(c)])
+}

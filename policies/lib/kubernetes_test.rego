@@ -1,0 +1,68 @@
+package modelops.lib_test
+
+import rego.v1
+
+import data.modelops.lib
+
+test_bytes_reads_kubernetes_quantities if {
+	lib.bytes("1200Mi") == 1258291200
+	lib.bytes("1.5Gi") == 1610612736
+	lib.bytes("2G") == 2000000000
+	lib.bytes("512k") == 512000
+	lib.bytes("1e3") == 1000
+	lib.bytes("0") == 0
+	lib.bytes(1073741824) == 1073741824
+}
+
+# regorus aborts the whole evaluation when units.parse_bytes meets garbage: these must be
+# undefined instead.
+test_bytes_is_undefined_for_malformed_quantities if {
+	every q in ["lots", "", "Gi", "1..2Gi", ".5Gi", "1.Gi", "100m", "12iK", "1e3.5", "-1Gi", "1 Gi"] {
+		not lib.bytes(q)
+	}
+	not lib.bytes(null)
+	not lib.bytes(["1Gi"])
+}
+
+test_number_reads_numeric_strings_only if {
+	lib.number("0.01") == 0.01
+	lib.number(" 5000 ") == 5000
+	lib.number("1e-05") == 0.00001
+	lib.number(7) == 7
+	not lib.number("low")
+	not lib.number("")
+	not lib.number(null)
+}
+
+test_array_at_tolerates_null_and_non_arrays if {
+	lib.array_at({"spec": {"steps": [1, 2]}}, ["spec", "steps"]) == [1, 2]
+	lib.array_at({"spec": {"steps": null}}, ["spec", "steps"]) == []
+	lib.array_at({"spec": {"steps": "x"}}, ["spec", "steps"]) == []
+	lib.array_at({}, "rules") == []
+}
+
+test_text_is_quote_free if {
+	lib.text("plain") == "plain"
+	lib.text("say \"hi\"") == "say 'hi'"
+	lib.text(0.05) == "0.05"
+	lib.text(300) == "300"
+	lib.text(false) == "false"
+	lib.text(null) == "null"
+	lib.text({"a": "b"}) == "{'a':'b'}"
+}
+
+model(labels, annotations) := {"kind": "Model", "metadata": {"name": "m", "labels": labels, "annotations": annotations}}
+
+test_drift_detector_by_label_or_annotation if {
+	lib.is_drift_detector(model({"app.kubernetes.io/component": "drift-detector"}, {}))
+	lib.is_drift_detector(model({}, {"modelops.dev/drift-p-value": "0.01"}))
+	not lib.is_drift_detector(model({"app.kubernetes.io/component": "model"}, {"modelops.dev/artifact-size": "1Gi"}))
+}
+
+test_artifact_size_and_component if {
+	m := model({"app.kubernetes.io/component": "candidate"}, {"modelops.dev/artifact-size": "2600Mi"})
+	lib.artifact_size(m) == 2726297600
+	lib.component(m) == "candidate"
+	not lib.artifact_size(model({}, {"modelops.dev/artifact-size": "big"}))
+	lib.component({"kind": "Model"}) == ""
+}

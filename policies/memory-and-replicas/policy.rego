@@ -1,0 +1,106 @@
+# Memory and replicas: Seldon places a Model by spec.memory (unset counts as 0 bytes) and keeps
+# between minReplicas and maxReplicas replicas of it. Memory must be set and hold the artifact;
+# an environment may require a replica floor (prod: 2); the bounds must be consistent.
+# See README.md.
+package modelops.policies.memory_and_replicas
+
+import rego.v1
+
+import data.modelops.lib
+
+env_min_replicas := n if {
+	n := lib.environment_spec.limits.minReplicas
+	is_number(n)
+}
+
+size_key := "modelops.dev/artifact-size"
+
+# What each rule reads off a Model under review, computed once per Model:
+# {"model", "spec", "raw" (spec.memory or null), "size_raw" (the artifact-size annotation or null)}.
+facts := [{"model": model, "raw": object.get(spec, "memory", null), "size_raw": object.get(model, ["metadata", "annotations", size_key], null), "spec": spec} |
+	some model in lib.reviewed_models
+	spec := spec_of(model)
+]
+
+spec_of(model) := model.spec if {
+	is_object(model.spec)
+} else := {}
+
+# Byte quantities parsed once per distinct string: models share a handful of sizes.
+bytes := {raw: b |
+	some raw in {f.raw | some f in facts} | {f.size_raw | some f in facts}
+	b := lib.bytes(raw)
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	f.raw == null
+	msg := "spec.memory is not set: Seldon counts an unset memory as 0 bytes, so the model never limits placement and its pool overcommits silently"
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	f.raw != null
+	not bytes[f.raw]
+	msg := sprintf("spec.memory %s is not a Kubernetes quantity of bytes (e.g. 1536Mi)", [lib.text(f.raw)])
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	bytes[f.raw] <= 0
+	msg := sprintf("spec.memory %s is not above 0 bytes: Seldon would place the model without limit", [lib.text(f.raw)])
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	bytes[f.raw] < bytes[f.size_raw]
+	msg := sprintf("spec.memory %s is less than the artifact size %s (annotation %s): the server would run out of memory loading it", [lib.text(f.raw), lib.text(f.size_raw), size_key])
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	f.size_raw != null
+	not bytes[f.size_raw]
+	msg := sprintf("annotation %s %s is not a Kubernetes quantity of bytes, so memory cannot be checked against it", [size_key, lib.text(f.size_raw)])
+}
+
+# --- replicas ------------------------------------------------------------------------------------
+
+# The fewest replicas the model runs: minReplicas, else the fixed replica count (Seldon's
+# default 1).
+floor(spec) := {"n": spec.minReplicas, "field": "minReplicas"} if {
+	is_number(spec.minReplicas)
+} else := {"n": object.get(spec, "replicas", 1), "field": "replicas (no minReplicas)"}
+
+# Drift detectors are exempt: they run off the request path (an async Pipeline step reading
+# Kafka), so a restart delays drift results and drops no request.
+deny contains lib.violation(f.model, msg) if {
+	limit := env_min_replicas
+	some f in facts
+	least := floor(f.spec)
+	least.n < limit
+	not lib.is_drift_detector(f.model)
+	msg := sprintf("%s %v is below the environment's minimum of %v replicas (spec.limits.minReplicas): a node drain or a rollout would take the model down", [least.field, least.n, limit])
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	max := f.spec.maxReplicas
+	is_number(max)
+	max > 0
+	min := f.spec.minReplicas
+	is_number(min)
+	max < min
+	msg := sprintf("maxReplicas %v is below minReplicas %v", [max, min])
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in facts
+	max := f.spec.maxReplicas
+	is_number(max)
+	max > 0
+	replicas := object.get(f.spec, "replicas", 1)
+	is_number(replicas)
+	max < replicas
+	msg := sprintf("maxReplicas %v is below replicas %v", [max, replicas])
+}
