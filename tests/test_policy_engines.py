@@ -175,3 +175,30 @@ def test_opa_server_backend_gives_the_same_findings(tmp_path: Path, opa_url: str
 def test_opa_backend_reports_an_unreachable_server() -> None:
     with pytest.raises(PolicyEngineError, match=r"OPA server at http://127\.0\.0\.1:9"):
         LIBRARY.engine(opa_url="http://127.0.0.1:9")
+
+
+def _server(name: str, namespace: str, containers: Any) -> dict[str, Any]:
+    return {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": 1, "podSpec": {"containers": containers}}}
+
+
+@pytest.mark.parametrize("objects", [
+    [_server("pool", "a", [{"name": "mlserver"}]), _server("pool", "b", [{"name": "triton"}])],
+    [_server("pool", "a", [{"name": "mlserver", "resources": {"requests": {"memory": "1Gi"}}},
+                           {"name": "triton", "resources": {"requests": {"memory": "2Gi"}}}])],
+    [_server("pool", "a", None)],
+    [_server("pool", "a", [{"name": "agent", "env": None}])],
+    [_server("pool", "a", [{"name": "agent", "env": [
+        {"name": "SELDON_OVERCOMMIT_PERCENTAGE", "value": "lots"}]}])],
+    [{"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model", "metadata": {"name": "m"},
+      "spec": {"memory": "12 parsecs", "server": "pool", "storageUri": 7}}],
+], ids=["duplicate-names", "two-inference-containers", "null-containers", "null-env",
+        "unparseable-overcommit", "garbage-model"])
+def test_odd_objects_never_abort_an_evaluation(objects: list[dict[str, Any]],
+                                              regorus_engine: Any, regopy_engine: Any) -> None:
+    """A hand-made object in the cluster must yield findings, never an engine error: the
+    admission plugin evaluates whatever arrives, and an error there would block every request."""
+    document = build_input(objects)
+    findings = regorus_engine.evaluate(document)
+    assert findings == regopy_engine.evaluate(document)

@@ -38,7 +38,14 @@ reviewed_servers := reviewed("Server")
 
 models := [m | some m in all_objects; is_seldon(m, "Model")]
 
-servers := {name(s): s | some s in all_objects; is_seldon(s, "Server")}
+server_names := {name(s) | some s in all_objects; is_seldon(s, "Server")}
+
+# Name -> Server. The first one wins (objects under review come before the cluster): a second
+# Server of the same name must not abort the evaluation with a conflicting object key.
+servers := {n: first |
+	some n in server_names
+	first := [s | some s in all_objects; is_seldon(s, "Server"); name(s) == n][0]
+}
 
 reviewed_server_names := {name(s) | some s in reviewed_servers}
 
@@ -127,10 +134,10 @@ model_memory(model) := bytes(model.spec.memory)
 
 inference_container_names := {"mlserver", "triton"}
 
-inference_container(server) := c if {
-	some c in object.get(server, ["spec", "podSpec", "containers"], [])
-	c.name in inference_container_names
-}
+containers(server) := array_at(server, ["spec", "podSpec", "containers"])
+
+# The first mlserver/triton container (a function must have one value, even for odd input).
+inference_container(server) := [c | some c in containers(server); c.name in inference_container_names][0]
 
 server_replicas(server) := object.get(server, ["spec", "replicas"], 1)
 
@@ -138,11 +145,11 @@ server_replicas(server) := object.get(server, ["spec", "replicas"], 1)
 server_capacity(server) := bytes(inference_container(server).resources.requests.memory)
 
 # SELDON_OVERCOMMIT_PERCENTAGE of the agent container; Kubernetes keeps the last duplicate.
-overcommit_percent(server) := to_number(values[count(values) - 1]) if {
+overcommit_percent(server) := number(values[count(values) - 1]) if {
 	values := [e.value |
-		some c in object.get(server, ["spec", "podSpec", "containers"], [])
+		some c in containers(server)
 		c.name == "agent"
-		some e in object.get(c, "env", [])
+		some e in array_at(c, ["env"])
 		e.name == "SELDON_OVERCOMMIT_PERCENTAGE"
 	]
 	count(values) > 0
@@ -153,9 +160,9 @@ overcommit_percent(server) := default_overcommit_percent if {
 }
 
 _sets_overcommit(server) if {
-	some c in object.get(server, ["spec", "podSpec", "containers"], [])
+	some c in containers(server)
 	c.name == "agent"
-	some e in object.get(c, "env", [])
+	some e in array_at(c, ["env"])
 	e.name == "SELDON_OVERCOMMIT_PERCENTAGE"
 }
 

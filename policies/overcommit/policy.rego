@@ -103,3 +103,11 @@ warn contains lib.violation(entry.model, msg) if {
 	peak > pool.ratio
 	msg := sprintf("scaled to maxReplicas, server %s would plan ratio %s, above its configured %s", [entry.server, lib.fixed2(peak), lib.fixed2(pool.ratio)])
 }
+
+# An unparseable percentage: the agent would not start, and no ratio can be judged.
+deny contains lib.violation(server, msg) if {
+	some server in lib.reviewed_servers
+	lib._sets_overcommit(server)
+	not lib.overcommit_percent(server)
+	msg := "SELDON_OVERCOMMIT_PERCENTAGE of the agent container is not a number"
+}

@@ -96,3 +96,10 @@ test_autoscaling_headroom_warns if {
 	count(overcommit.deny) == 0 with input as doc
 	count(overcommit.warn) == 1 with input as doc
 }
+
+test_unparseable_overcommit_denied if {
+	s := json.patch(server("pool", 1, "4Gi", 0), [{"op": "replace", "path": "/spec/podSpec/containers/1/env/0/value", "value": "lots"}])
+	result := overcommit.deny with input as {"environment": {}, "objects": [s], "cluster": []}
+	some v in result
+	contains(v.msg, "not a number")
+}
