@@ -383,12 +383,18 @@ def test_server_startup_window_fits_largest_artifact(env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_drift_step_is_batched_and_off_the_output(env: str) -> None:
-    """Pipelines with drift have the detector step with batch.size, and not in output.steps."""
+    """Pipelines with drift have the detector step with batch.size, and not in output.steps.
+
+    Seldon's scheduler rejects a Pipeline with a step named like the Pipeline, so the model's
+    Pipeline is `<model>-pipeline` and no step shares its name.
+    """
     pipelines = {p["metadata"]["name"]: p for p in of_kind(env, "Pipeline")}
+    for pipeline_name, pipeline in pipelines.items():
+        assert pipeline_name not in {s["name"] for s in pipeline["spec"]["steps"]}
     with_drift = {n: s for n, s in model_specs(env).items() if "drift" in s}
     assert with_drift
     for name, spec in with_drift.items():
-        pipeline = pipelines[name]["spec"]
+        pipeline = pipelines[f"{name}-pipeline"]["spec"]
         steps = {s["name"]: s for s in pipeline["steps"]}
         detector = steps[f"{name}-drift"]
         assert detector["batch"]["size"] == spec["drift"]["batchSize"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal, NamedTuple
 
-from modelops import runtimes
+from modelops import dashboards, monitoring, runtimes
 from modelops.quantity import GIB, format_bytes, parse_bytes
 from modelops.repository import LoadedEnvironment, LoadedModel
 from modelops.spec import EnvironmentSpec, ServerPool
@@ -368,6 +368,14 @@ def _experiment_plan(env: LoadedEnvironment, model: LoadedModel, candidate: str)
                       model.name, model.doc.display, values)
 
 
+PIPELINE_NAME_REASON = ("metadata.name + '-pipeline': Seldon's scheduler rejects a Pipeline "
+                        "with a step named like the Pipeline, and the model is a step")
+
+
+def pipeline_name(model: str) -> str:
+    return f"{model}-pipeline"
+
+
 def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[ObjectPlan]:
     spec = model.spec.spec
     name = model.name
@@ -392,7 +400,8 @@ def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[Obje
         detector = f"{name}-drift"
         steps.append({
             "name": derived(detector, "metadata.name + '-drift'"),
-            "inputs": [derived(f"{name}.inputs", "the pipeline's raw inputs")],
+            "inputs": [derived(f"{name}.inputs", "the model step's inputs: the features the "
+                               "model sees, the space its reference window was drawn from")],
             "batch": from_spec(drift.batch_size, "spec.drift.batchSize"),
         })
         yield _model_object(
@@ -406,6 +415,10 @@ def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[Obje
              platform(1, "one detector replica")),
             {"server": _auxiliary_server(model, drift.server, "drift"),
              "annotations": {
+                "modelops.dev/drift-artifact": platform(
+                    "modelops drift build: model-settings.json, config.toml, x_ref.npy",
+                    "storageUri holds the folder `modelops drift build` writes; Seldon's "
+                    "agent loads its model-settings.json with mlserver_alibi_detect"),
                 "modelops.dev/drift-p-value": from_spec(repr(drift.p_value),
                                                         "spec.drift.pValue"),
                 "modelops.dev/drift-reference-rows": from_spec(str(drift.reference_rows),
@@ -414,8 +427,9 @@ def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[Obje
                                                            "spec.drift.batchSize"),
             }})
         yield from _topic_plans(env, "model", detector, group, source)
+    pipeline = pipeline_name(name)
     values = {
-        "name": from_spec(name, "metadata.name"),
+        "name": derived(pipeline, PIPELINE_NAME_REASON),
         "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
         "labels": _labels(env.name, name, "pipeline", model.spec.metadata.owner),
         "annotations": _annotations("Pipeline", source),
@@ -423,8 +437,8 @@ def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[Obje
         "output_steps": [derived(chain[-1].value, "the last step of the synchronous chain; "
                                  "the drift step stays off it and runs asynchronously")],
     }
-    yield ObjectPlan("pipeline.yaml.j2", "Pipeline", name, group, source, values)
-    yield from _topic_plans(env, "pipeline", name, group, source)
+    yield ObjectPlan("pipeline.yaml.j2", "Pipeline", pipeline, group, source, values)
+    yield from _topic_plans(env, "pipeline", pipeline, group, source)
 
 
 def smoke_request(model: LoadedModel) -> str | None:
@@ -451,16 +465,22 @@ def _smoke_configmap_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectP
                       model.name, model.doc.display, values)
 
 
+def smoke_max_latency_ms(env: LoadedEnvironment, model: LoadedModel) -> Sourced:
+    """The latency the smoke test allows: the model's p99 threshold, else the environment's."""
+    alerts = model.spec.spec.alerts
+    if alerts is not None and alerts.p99_latency_ms is not None:
+        return from_spec(alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
+    return from_env(env.spec.spec.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
+
+
 def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
     spec_env = env.spec.spec
     spec = model.spec.spec
     has_pipeline = spec.drift is not None or spec.processing is not None
-    target = (derived(f"{model.name}.pipeline", "the Pipeline carries the traffic (drift or "
-                      "processing steps)") if has_pipeline
+    target = (derived(f"{pipeline_name(model.name)}.pipeline", "the Pipeline carries the "
+                      "traffic (drift or processing steps)") if has_pipeline
               else from_spec(model.name, "metadata.name"))
-    latency = (from_spec(spec.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
-               if spec.alerts is not None and spec.alerts.p99_latency_ms is not None
-               else from_env(spec_env.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs"))
+    latency = smoke_max_latency_ms(env, model)
     url = f"{MESH_SERVICE}.{spec_env.namespace}:{MESH_HTTP_PORT}"
     values = {
         "name": derived(f"smoke-{model.name}", "'smoke-' + metadata.name"),
@@ -525,6 +545,7 @@ def environment_plans(env: LoadedEnvironment) -> list[ObjectPlan]:
                                                             "monitoring"), **mon_labels},
                              "annotations": _annotations("ServiceMonitor", source)}))
     plans.append(_rules_plan(env, mon_labels))
+    plans.append(_dashboard_plan(env))
     errors_topic = f"{spec.kafka.topic_prefix}.{spec.namespace}.errors.errors"
     topic = next(_topic_plans(env, "errors", "errors", "environment", source))
     topic_values = dict(topic.values, name=derived(errors_topic, "Seldon's pipeline errors "
@@ -533,6 +554,27 @@ def environment_plans(env: LoadedEnvironment) -> list[ObjectPlan]:
     plans.append(ObjectPlan("kafkatopic.yaml.j2", "KafkaTopic", errors_topic, "environment",
                             source, topic_values))
     return plans
+
+
+def _dashboard_plan(env: LoadedEnvironment) -> ObjectPlan:
+    spec = env.spec.spec
+    name = "modelops-dashboard"
+    values: dict[str, Any] = {
+        "name": name,
+        "namespace": from_env(spec.namespace, "spec.namespace"),
+        "labels": {**_labels(env.name, name, "dashboard"),
+                   "grafana_dashboard": platform("1", "the Grafana sidecar loads ConfigMaps "
+                                                 "labelled grafana_dashboard=1")},
+        "annotations": _annotations("ConfigMap", env.doc.display, **{
+            "grafana_folder": platform("modelops", "Grafana folder, for sidecars configured "
+                                       "with folderAnnotation: grafana_folder")}),
+        "filename": derived(f"modelops-{env.name}.json", "'modelops-' + environment name"),
+        "dashboard": derived(dashboards.dashboard_json(env.name, spec),
+                             "latency, errors, drift and pool memory for this environment, "
+                             "from environment.yaml thresholds"),
+    }
+    return ObjectPlan("grafana-dashboard.yaml.j2", "ConfigMap", name, "environment",
+                      env.doc.display, values)
 
 
 def _rules_plan(env: LoadedEnvironment, mon_labels: dict[str, str]) -> ObjectPlan:
@@ -549,43 +591,58 @@ def _rules_plan(env: LoadedEnvironment, mon_labels: dict[str, str]) -> ObjectPla
 
 
 def _rule(alert: str, expr: str, duration: str, severity: str, summary: str,
-          signal: str) -> dict[str, Any]:
-    return {"alert": alert, "expr": expr, "for": duration,
-            "labels": {"severity": severity},
+          signal: str, model: str | None = None) -> dict[str, Any]:
+    # A model's own rules carry its name as a label: the same value `by (model)` gives the
+    # alert, and it keeps them distinct from the environment-wide rule of the same name
+    # (promtool's lint reports same-name, same-label rules as duplicates).
+    labels = {"severity": severity} if model is None else {"model": model,
+                                                            "severity": severity}
+    return {"alert": alert, "expr": expr, "for": duration, "labels": labels,
             "annotations": {"summary": summary, "signal": signal}}
 
 
-def _latency_rule(ns: str, runtime: str, models: str, exclude: bool, seconds: float,
-                  scope: str) -> dict[str, Any]:
-    """p99 latency for the models matched by the regex `models` (or all but them)."""
-    op = "!~" if exclude else "=~"
-    if runtime == "mlserver":
-        expr = (f'histogram_quantile(0.99, sum by (model, le) (label_replace(rate('
-                f'model_infer_request_duration_bucket{{namespace="{ns}", model_name{op}'
-                f'"({models})_[0-9]+"}}[5m]), "model", "$1", "model_name", "(.+)_[0-9]+"))) '
-                f'> {seconds:g}')
-        signal = ("MLServer's model_infer_request_duration histogram; Seldon loads models "
-                  "into MLServer as <model>_<version>, so the version suffix is stripped")
-    else:
-        selector = f'namespace="{ns}", model{op}"{models}"'
-        expr = (f'sum by (model) (rate(seldon_model_infer_seconds_total{{{selector}}}[5m])) / '
-                f'sum by (model) (rate(seldon_model_infer_total{{{selector}}}[5m])) > '
-                f'{seconds:g}')
-        signal = ("Triton exports no latency histogram here; the agent's per-model mean "
-                  "latency is the nearest real signal to p99 and alerts later than p99 would")
-    return _rule("ModelLatencyHigh", expr, "5m", "warning",
-                 f"{scope} p99 inference latency above {seconds * 1000:g} ms for 5 minutes",
-                 signal)
+def _latency_rule(ns: str, models: str, seconds: float, scope: str,
+                  model: str | None = None) -> dict[str, Any]:
+    """Per-model latency for the models matched by the label matcher `models`."""
+    return _rule("ModelLatencyHigh",
+                 f"{monitoring.mean_latency_seconds(ns, models)} > {seconds:g}", "5m",
+                 "warning", f"{scope} latency above {seconds * 1000:g} ms (the p99 threshold) "
+                 "for 5 minutes",
+                 "no per-model p99 exists (MLServer 1.7 exports model_infer_request_duration as "
+                 "a Summary without quantiles; the agent's latency histogram has no model "
+                 "label), so this is the agent's per-model mean: the nearest real signal, it "
+                 "fires later than p99 would; ServerLatencyHigh has the true p99 per pool",
+                 model)
 
 
-def _error_rule(ns: str, selector: str, percent: float, scope: str) -> dict[str, Any]:
-    expr = (f'sum by (model) (rate(seldon_model_infer_total{{namespace="{ns}", code!~"200|OK", '
-            f'{selector}}}[5m])) / sum by (model) (rate(seldon_model_infer_total{{namespace='
-            f'"{ns}", {selector}}}[5m])) > {percent / 100:g}')
-    return _rule("ModelErrorRateHigh", expr, "5m", "critical",
+def _error_rule(ns: str, models: str, percent: float, scope: str,
+                model: str | None = None) -> dict[str, Any]:
+    return _rule("ModelErrorRateHigh",
+                 f"{monitoring.error_ratio(ns, models)} > {percent / 100:g}", "5m", "critical",
                  f"{scope} error rate above {percent:g} % for 5 minutes",
                  "the Seldon agent's per-model request counter; codes other than HTTP 200 "
-                 "and gRPC OK count as errors")
+                 "and gRPC OK count as errors", model)
+
+
+def _drift_rules(ns: str) -> list[dict[str, Any]]:
+    share = monitoring.drift_share(ns)
+    percent = f"{monitoring.DRIFT_SHARE:.0%}"
+    window = monitoring.DRIFT_WINDOW
+    drift = f"{share} > {monitoring.DRIFT_SHARE:g}"
+    return [
+        _rule("ModelDriftDetected", drift, "15m", "info",
+              f"Model inputs drifted: over {percent} of KS drift tests in {window} found drift",
+              "MLServer's alibi-detect runtime records each test's is_drift in the "
+              "seldon_model_drift histogram (its _sum over _count is the share of tests that "
+              "found drift); drift alone never triggers a retrain"),
+        _rule("ModelRetrainCandidate",
+              f"({drift}) and on (model) ({monitoring.business_kpi_degraded(ns)} > 0)", "30m",
+              "warning", "Model is a retrain candidate: its inputs drifted AND its business "
+              "metric is degraded",
+              f"drift as in ModelDriftDetected AND {monitoring.BUSINESS_KPI}{{namespace, model}} "
+              "= 1, which the model's team records from its own business data (Seldon exports "
+              "no business metric); without that series this alert never fires"),
+    ]
 
 
 def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
@@ -598,25 +655,15 @@ def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
     spec = env.spec.spec
     alerts = spec.alerts
     ns = spec.namespace
-
-    def runtime_of(model: LoadedModel) -> str:
-        return spec.servers[model.spec.spec.server].runtime
-
     overrides = [m for m in env.models if m.spec.spec.alerts is not None]
-    overridden = {m.name for m in overrides}
     # A regex that matches no model name (names are DNS labels, never "-").
-    excluded = "|".join(sorted(overridden)) or "-"
+    excluded = "|".join(sorted(m.name for m in overrides)) or "-"
+    generic = f'model!~"{excluded}"'
     seconds = alerts.p99_latency_ms / 1000
-    models: list[dict[str, Any]] = []
-    if any(runtime_of(m) == "mlserver" for m in env.models if m.name not in overridden):
-        models.append(_latency_rule(ns, "mlserver", excluded, True, seconds, "Model"))
-    triton = sorted(m.name for m in env.models
-                    if runtime_of(m) == "triton" and m.name not in overridden)
-    if triton:
-        models.append(_latency_rule(ns, "triton", "|".join(triton), False, seconds, "Model"))
-    models.append(_error_rule(ns, f'model!~"{excluded}"', alerts.error_rate_percent,
-                              "Model"))
-    groups = [{"name": f"modelops.{env.name}.models", "rules": models}]
+    groups = [{"name": f"modelops.{env.name}.models", "rules": [
+        _latency_rule(ns, generic, seconds, "Model"),
+        _error_rule(ns, generic, alerts.error_rate_percent, "Model"),
+    ]}]
     for model in overrides:
         own = model.spec.spec.alerts
         assert own is not None
@@ -624,11 +671,19 @@ def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
         rate = own.error_rate_percent or alerts.error_rate_percent
         scope = f"Model {model.name}"
         groups.append({"name": f"modelops.{env.name}.model.{model.name}", "rules": [
-            _latency_rule(ns, runtime_of(model), model.name, False, latency, scope),
-            _error_rule(ns, f'model="{model.name}"', rate, scope),
+            _latency_rule(ns, f'model="{model.name}"', latency, scope, model.name),
+            _error_rule(ns, f'model="{model.name}"', rate, scope, model.name),
         ]})
+    if any(m.spec.spec.drift is not None for m in env.models):
+        groups.append({"name": f"modelops.{env.name}.drift", "rules": _drift_rules(ns)})
     topics = f'topic=~"{spec.kafka.topic_prefix}\\\\.{ns}\\\\..*"'
     groups.append({"name": f"modelops.{env.name}.platform", "rules": [
+        _rule("ServerLatencyHigh",
+              f"{monitoring.server_p99_seconds(ns)} > {seconds:g}", "5m", "warning",
+              f"Server pool p99 inference latency above {alerts.p99_latency_ms} ms for 5 "
+              "minutes",
+              "the Seldon agent's seldon_model_infer_api_seconds histogram: a true p99, per "
+              "Server pool (it has no model label)"),
         _rule("ModelLoadBacklogHigh",
               f'sum(workqueue_depth{{name="model"}}) > {alerts.load_backlog}', "10m",
               "warning", f"More than {alerts.load_backlog} Models waiting to be reconciled",

@@ -31,7 +31,8 @@ MODELS_DIR = "models"
 RENDERED_DIR = "rendered"
 MAX_NAME = 63
 # Objects derived from a model's name, and the longest suffix or prefix each adds.
-DERIVED_NAME_PARTS = ("-candidate", "-explainer", "-drift", "-rollout", "smoke-")
+DERIVED_NAME_PARTS = ("-candidate", "-explainer", "-drift", "-pipeline", "-rollout",
+                      "smoke-")
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 

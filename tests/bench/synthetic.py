@@ -61,10 +61,11 @@ def _scale_pools(environment: str, count: int) -> str:
     lines = []
     for line in environment.splitlines():
         if line.startswith("      replicas: "):
-            line = f"      replicas: {max(int(line.split()[-1]), count // 8)}"
+            lines.append(f"      replicas: {max(int(line.split()[-1]), count // 8)}")
         elif line.startswith("      memory: "):
-            line = "      memory: 64Gi"
-        lines.append(line)
+            lines.append("      memory: 64Gi")
+        else:
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 
