@@ -376,3 +376,13 @@ def test_check_base_rejects_an_unknown_ref(git_repo: Path) -> None:
     result = check(git_repo, "--base", "no-such-ref")
     assert result.rc == 2
     assert "git rev-parse" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_base_on_a_broken_spec_exits_2_located(git_repo: Path) -> None:
+    replace_once(git_repo / "environments/prod/models/ltv-regressor.yaml", "framework:",
+                 "memroy: 1Gi\n  framework:")
+    commit_all(git_repo, "typo")
+    result = check(git_repo, "--base", "HEAD~1")
+    assert result.rc == 2
+    assert "environments/prod/models/ltv-regressor.yaml:" in result.stderr
+    assert "memroy" in result.stderr and "Traceback" not in result.stderr

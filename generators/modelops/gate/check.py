@@ -8,13 +8,14 @@ every model of a touched environment, because one model can push a whole pool ov
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modelops import checks, render
-from modelops.errors import Problem
+from modelops.errors import InputError, Problem
 from modelops.gate.manifests import (
     Manifest,
     files_at,
@@ -92,17 +93,63 @@ def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyE
         commit = resolve(repo, base)
         changed = changed_paths(repo, commit)
         scopes = scope_of_changes(changed, names)
-    envs = repo.load_environments([name for name in names if name in scopes])
+    touched = [name for name in names if name in scopes]
 
     def in_scope(env: str, rel: str) -> bool:
         return scopes[env].accepts(rel)
 
-    drifts = render.check_environments(repo, envs, scope=in_scope) if envs else []
-    validated = checks.validate_and_read(repo, [e.name for e in envs], crd_dir, scope=in_scope)
-    results = [_evaluate(repo, env.name, scopes[env.name], engine, commit, changed,
-                         validated.documents[env.name]) for env in envs]
+    # A change of a few models: loading every spec of the environment (for its environment-
+    # wide objects) is the longest stage, so it runs in a forked child on the other core. A
+    # whole-environment scope renders in parallel workers itself (and a pool's worker may not
+    # fork its own).
+    background = base is not None and not any(scopes[n].everything for n in touched)
+    if background:
+        pending = _render_check_in_background(repo, touched, scopes)
+    else:
+        drifts = _render_check(repo, touched, scopes)
+    validated = checks.validate_and_read(repo, touched, crd_dir, scope=in_scope)
+    results = [_evaluate(repo, env, scopes[env], engine, commit, changed,
+                         validated.documents[env]) for env in touched]
+    if background:
+        drifts = pending()
     return CheckReport(base, commit, engine.name, drifts, validated.problems,
                        validated.validated, results)
+
+
+def _render_check(repo: Repository, names: list[str],
+                  scopes: Mapping[str, EnvironmentScope]) -> list[render.Drift]:
+    envs = repo.load_environments(names)
+    return render.check_environments(repo, envs, scope=lambda env, rel: scopes[env].accepts(rel))
+
+
+def _render_check_outcome(repo: Repository, names: list[str],
+                          scopes: Mapping[str, EnvironmentScope],
+                          ) -> tuple[list[render.Drift], list[Problem]]:
+    try:
+        return _render_check(repo, names, scopes), []
+    except InputError as exc:
+        return [], list(exc.problems)
+
+
+def _render_check_in_background(repo: Repository, names: list[str],
+                                scopes: Mapping[str, EnvironmentScope],
+                                ) -> Callable[[], list[render.Drift]]:
+    """Start `_render_check` in a forked worker; the returned call waits for its result and
+    raises the specs' InputError in this process, exactly as the direct call would."""
+    pool = multiprocessing.get_context("fork").Pool(1)
+    job = pool.apply_async(_render_check_outcome, (repo, names, dict(scopes)))
+
+    def wait() -> list[render.Drift]:
+        try:
+            drifts, problems = job.get()
+        finally:
+            pool.close()
+            pool.join()
+        if problems:
+            raise InputError(problems)
+        return drifts
+
+    return wait
 
 
 def _split(objects: Mapping[str, Manifest],
