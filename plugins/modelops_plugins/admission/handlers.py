@@ -1,0 +1,131 @@
+"""The kopf side: indexes over the cluster, one validating handler per Seldon kind, readiness.
+
+Handlers are registered into a registry passed in (never kopf's global default one), so the
+in-cluster operator, local mode, the tests and the benchmark each build exactly the operator
+they run, with the login they need and nothing else.
+
+Readiness: kopf fills every index from its initial listing before it runs any event handler
+(its `operator_indexed` gate), so the first `@kopf.on.event` call on an indexed kind proves the
+indexes are complete. Until then /readyz says 503, so the Service sends no reviews to a replica
+that would judge against a partial view of the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import kopf
+from modelops.policy import PolicyEngineError
+from modelops.policy.inputs import ENVIRONMENT_CONFIGMAP, Manifest
+
+from modelops_plugins.admission import cluster
+from modelops_plugins.admission.resources import (
+    CONTEXT,
+    ENVIRONMENTS,
+    INDEXED,
+    OPERATIONS,
+    WEBHOOKS,
+    Indexed,
+)
+from modelops_plugins.admission.verdict import BROKEN, DENIED, Judge
+
+logger = logging.getLogger(__name__)
+
+
+class Readiness:
+    """Set once every index has been filled from its initial listing."""
+
+    def __init__(self) -> None:
+        self.indexed = asyncio.Event()
+
+
+def register(registry: kopf.OperatorRegistry, judge: Judge, readiness: Readiness) -> None:
+    """Indexes, validating handlers and the readiness signal, into `registry`."""
+    for kind in CONTEXT:
+        kopf.index(*_selector(kind), id=kind.id, registry=registry,
+                   **_filters(kind))(_manifest_by_namespace)
+    kopf.index(*_selector(ENVIRONMENTS), id=ENVIRONMENTS.id, registry=registry,
+               **_filters(ENVIRONMENTS))(_environment_by_namespace)
+
+    for webhook in WEBHOOKS:
+        res = webhook.resource
+        kopf.on.validate(res.group, res.version, res.plural, id=webhook.id,
+                         operations=list(OPERATIONS), registry=registry)(_validator(judge))
+
+    async def mark_indexed(**_: Any) -> None:
+        readiness.indexed.set()
+
+    def not_yet(**_: Any) -> bool:
+        return not readiness.indexed.is_set()
+
+    for kind in INDEXED:
+        kopf.on.event(*_selector(kind), id=f"readiness-{kind.resource.plural}", when=not_yet,
+                      registry=registry, **_filters(kind))(mark_indexed)
+
+
+def _selector(indexed: Indexed) -> tuple[str, str, str]:
+    return indexed.resource.group, indexed.resource.version, indexed.resource.plural
+
+
+def _filters(indexed: Indexed) -> dict[str, Any]:
+    """The server-side field selector again, client-side, for servers that ignore it."""
+    if not indexed.field_selector:
+        return {}
+    field, _, value = indexed.field_selector.partition("=")
+    return {"field": field, "value": value}
+
+
+def _manifest_by_namespace(body: kopf.Body, namespace: str | None,
+                           **_: Any) -> dict[str, Manifest]:
+    return {namespace or "": cluster.manifest(body)}
+
+
+def _environment_by_namespace(body: kopf.Body, namespace: str | None,
+                              **_: Any) -> dict[str, cluster.EnvironmentEntry]:
+    return {namespace or "": cluster.environment_entry(body)}
+
+
+def _validator(judge: Judge) -> Any:
+    async def validate(body: kopf.Body, namespace: str | None, operation: str | None,
+                       warnings: list[str], **kwargs: Any) -> None:
+        # `async def`: runs on the event loop's thread, where the regorus engine lives.
+        # dryRun needs no branch: judging has no side effects, so a dry run is judged the same.
+        if operation not in OPERATIONS:
+            # kopf calls validators for every operation (`operations=` only shapes a managed
+            # webhook configuration). A DELETE's body is the old object: nothing to judge.
+            return
+        if body.metadata.get("deletionTimestamp"):
+            # Finalizers being removed from an object on its way out: never block a deletion.
+            return
+        where = namespace or ""
+        what = f"{body.get('kind')} {where}/{body.metadata.get('name')}"
+        indexes: list[Mapping[str, Iterable[Manifest]]] = [kwargs[i.id] for i in CONTEXT]
+        entry = cluster.environment_of(where, kwargs[ENVIRONMENTS.id])
+        notes: list[str] = []
+        if entry is None:
+            notes.append(f"[admission] namespace {where} has no {ENVIRONMENT_CONFIGMAP} "
+                         "ConfigMap: judged with the platform-wide thresholds")
+        elif entry.document is None:
+            raise kopf.AdmissionError(f"cannot judge {what}: the {ENVIRONMENT_CONFIGMAP} "
+                                      f"ConfigMap of namespace {where} is unusable: "
+                                      f"{entry.problem}", code=BROKEN)
+        failure: str | None = None
+        try:
+            verdict = judge.review(cluster.manifest(body), cluster.context(where, *indexes),
+                                   entry.document if entry else None, notes)
+        except PolicyEngineError as exc:
+            failure = str(exc)
+        if failure is not None:
+            # Raised outside the `except`: the engine error's traceback (which holds the
+            # engine) must not travel with the answer into kopf's logs.
+            logger.error("policy engine failed on %s: %s", what, failure)
+            raise kopf.AdmissionError(f"policy engine error: {failure}", code=BROKEN)
+        warnings.extend(verdict.warnings)
+        if not verdict.allowed:
+            # kopf logs the denial (handler id, object, message) on `kopf.objects`.
+            raise kopf.AdmissionError(verdict.message(), code=DENIED)
+
+    return validate

@@ -1,0 +1,365 @@
+"""`make bench SUITE=admission`: the webhook under an open-loop load, beside a no-op handler.
+
+The plugin runs in its own process exactly as in tests/admission_support.py (kmock's API
+emulator holding the cluster, the real kopf operator indexing it, the HTTPS server), with one
+extra kopf validating handler that does nothing (`/noop-models`), so kopf, TLS and HTTP cost the
+same in both rows and the difference is the policy evaluation. The cluster: 1,000 Models, in
+namespaces shaped like the rendered prod environment (its Models, Servers, Pipelines,
+Experiments, PrometheusRule and modelops-environment ConfigMap), all indexed.
+
+The load generator (this process) sends reviews on a fixed schedule, `--rate` per second for
+`--seconds`, over keep-alive HTTPS connections on loopback, whether or not earlier ones have
+been answered (open loop): latency is measured from each request's scheduled time, so any
+queueing shows. A review not answered within 5 s (the webhook's timeoutSeconds) is an error, as
+is any non-200 or a verdict other than expected (9 in 10 reviews are allowed, 1 in 10 denied).
+Two shorter runs at lower rates (`--lower-rates`) show where the plugin stands below the target.
+
+A second, closed-loop table shows what one review costs as the reviewed namespace grows: the
+policies judge a Model against every other Model on its pool, so the cost is linear in the
+namespace's size, not in what is indexed elsewhere.
+
+    python tests/bench/bench_admission.py [--rate 200] [--seconds 30] [--models 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+Obj = dict[str, Any]
+NOOP = "noop-models"
+TIMEOUT = 5.0   # the webhook's timeoutSeconds: the apiserver gives up (and fails closed) here
+TARGET_P99_MS = 10.0
+SWEEP = (0, 100, 300, 1000)
+
+
+# --- the cluster -------------------------------------------------------------------------------
+
+def prod_objects() -> list[Obj]:
+    from modelops_plugins.admission.local import indexed_objects, read_rendered
+
+    return [obj for _, obj in indexed_objects(
+        read_rendered(ROOT / "environments" / "prod" / "rendered"))]
+
+
+def _in_namespace(obj: Obj, namespace: str) -> Obj:
+    copied = copy.deepcopy(obj)
+    copied["metadata"]["namespace"] = namespace
+    if copied["kind"] == "ConfigMap":
+        document = json.loads(copied["data"]["environment.json"])
+        document["spec"]["namespace"] = namespace
+        copied["data"]["environment.json"] = json.dumps(document)
+    return copied
+
+
+def filler(template: Obj, namespace: str, index: int) -> Obj:
+    model = _in_namespace(template, namespace)
+    model["metadata"]["name"] = f"filler-{index:04d}"
+    model["spec"].update(memory="8Mi", replicas=1, minReplicas=1, maxReplicas=1)
+    model["metadata"]["annotations"]["modelops.dev/artifact-size"] = "8Mi"
+    return model
+
+
+def spread_cluster(models: int) -> tuple[list[Obj], int]:
+    """`models` Models in as many prod-shaped namespaces as it takes; (objects, namespaces)."""
+    base = prod_objects()
+    per_namespace = sum(1 for o in base if o["kind"] == "Model")
+    objects: list[Obj] = []
+    namespace_count = -(-models // per_namespace)
+    left = models
+    for n in range(namespace_count):
+        namespace = f"models-b{n:03d}"
+        for obj in base:
+            if obj["kind"] == "Model":
+                if left == 0:
+                    continue
+                left -= 1
+            objects.append(_in_namespace(obj, namespace))
+    return objects, namespace_count
+
+
+def sweep_cluster() -> list[Obj]:
+    """One prod-shaped namespace per SWEEP size, with that many small extra Models on it."""
+    base = prod_objects()
+    template = next(o for o in base if o["kind"] == "Model" and not o["metadata"]["name"]
+                    .endswith(("-candidate", "-drift", "-explainer")))
+    objects = []
+    for extra in SWEEP:
+        namespace = f"sweep-{extra}"
+        objects += [_in_namespace(o, namespace) for o in base]
+        objects += [filler(template, namespace, i) for i in range(extra)]
+    return objects
+
+
+def candidate(namespace: str, denied: bool) -> Obj:
+    base = prod_objects()
+    model = _in_namespace(next(o for o in base if o["kind"] == "Model"
+                               and o["metadata"]["name"] == "churn-predictor"), namespace)
+    model["metadata"]["name"] = "bench-candidate"
+    if denied:   # more memory than one replica of its pool can register: overcommit denies
+        model["spec"]["memory"] = "64Gi"
+    return model
+
+
+# --- the server process --------------------------------------------------------------------------
+
+def serve(kind: str, models: int, port_file: Path) -> int:
+    import kopf
+    from admission_support import Harness, make_certificates
+    from modelops_plugins.admission.resources import MODELS, WEBHOOKS, Webhook
+
+    objects = spread_cluster(models)[0] if kind == "spread" else sweep_cluster()
+
+    def noop(registry: kopf.OperatorRegistry) -> None:
+        async def nothing(**_: Any) -> None:
+            return None
+        kopf.on.validate(MODELS.group, MODELS.version, MODELS.plural, id=NOOP,
+                         registry=registry)(nothing)
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    certs = make_certificates(port_file.parent / "certs")
+    with Harness(objects, certs, webhooks=(*WEBHOOKS, Webhook(NOOP, MODELS)),
+                 extra=noop) as plugin:
+        partial = port_file.with_suffix(".partial")
+        partial.write_text(json.dumps({"port": plugin.port, "ca": str(certs.ca)}))
+        partial.rename(port_file)   # atomic: the parent never reads a half-written file
+        parent = os.getppid()
+        while not stop["now"] and os.getppid() == parent:   # never outlive the bench
+            time.sleep(0.1)
+    return 0
+
+
+class Server(NamedTuple):
+    process: subprocess.Popen[bytes]
+    port: int
+    context: ssl.SSLContext
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+def start_server(kind: str, models: int, workdir: Path) -> Server:
+    port_file = workdir / f"{kind}.json"
+    process = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--models",
+                                str(models), "--port-file", str(port_file)],
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not port_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
+            raise SystemExit(f"bench: the {kind} server did not start")
+        time.sleep(0.1)
+    info = json.loads(port_file.read_text())
+    return Server(process, info["port"], ssl.create_default_context(cafile=info["ca"]))
+
+
+# --- the load ------------------------------------------------------------------------------------
+
+class Result(NamedTuple):
+    latency: float   # seconds from the scheduled send time to the complete answer
+    error: str       # "" when the answer was a 200 with the expected verdict
+
+
+def review_body(obj: Obj, uid: str) -> bytes:
+    from admission_support import review
+
+    return json.dumps(review(obj, uid=uid)).encode()
+
+
+async def open_loop(server: Server, path: str, bodies: list[tuple[bytes, bool]], rate: float,
+                    seconds: float, warmup: float) -> list[Result]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(ssl=server.context, limit=256)
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    url = f"https://127.0.0.1:{server.port}{path}"
+    headers = {"Content-Type": "application/json"}
+    loop = asyncio.get_running_loop()
+
+    async def one(session: aiohttp.ClientSession, scheduled: float, body: bytes,
+                  allowed: bool) -> Result:
+        try:
+            async with session.post(url, data=body, headers=headers) as response:
+                payload = await response.read()
+            latency = loop.time() - scheduled
+            if response.status != 200:
+                return Result(latency, f"HTTP {response.status}")
+            if json.loads(payload)["response"]["allowed"] is not allowed:
+                return Result(latency, "unexpected verdict")
+            return Result(latency, "")
+        except TimeoutError:
+            return Result(loop.time() - scheduled, "timeout")
+        except aiohttp.ClientError as exc:
+            return Result(loop.time() - scheduled, type(exc).__name__)
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = loop.time() + 0.05
+        total = int((warmup + seconds) * rate)
+        tasks = []
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body, allowed = bodies[i % len(bodies)]
+            tasks.append(asyncio.create_task(one(session, scheduled, body, allowed)))
+        results = await asyncio.gather(*tasks)
+    return list(results[int(warmup * rate):])
+
+
+async def closed_loop(server: Server, path: str, body: bytes, count: int) -> list[float]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(ssl=server.context, limit=1)
+    url = f"https://127.0.0.1:{server.port}{path}"
+    latencies = []
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for i in range(count + 5):
+            started = time.perf_counter()
+            async with session.post(url, data=body,
+                                    headers={"Content-Type": "application/json"}) as response:
+                await response.read()
+                assert response.status == 200
+            if i >= 5:
+                latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+class Row(NamedTuple):
+    label: str
+    sent: int
+    errors: int
+    p50: float
+    p99: float
+    max: float
+    kinds: str
+
+
+def summarize(label: str, results: list[Result]) -> Row:
+    latencies = [r.latency * 1000 for r in results]
+    errors = [r.error for r in results if r.error]
+    kinds = ", ".join(f"{e} x{errors.count(e)}" for e in sorted(set(errors)))
+    return Row(label, len(results), len(errors), quantile(latencies, 0.5),
+               quantile(latencies, 0.99), max(latencies, default=float("nan")), kinds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--sweep-count", type=int, default=40)
+    parser.add_argument("--lower-rates", type=float, nargs="*", default=[100.0, 50.0],
+                        help="also load the plugin at these rates (not against the targets)")
+    parser.add_argument("--lower-seconds", type=float, default=10.0)
+    parser.add_argument("--serve", choices=("spread", "sweep"), help=argparse.SUPPRESS)
+    parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve, args.models, args.port_file)
+
+    load_before = os.getloadavg()[0]
+    started = time.time()
+    _, namespaces = spread_cluster(args.models)
+    ok = candidate("models-b000", denied=False)
+    bad = candidate("models-b000", denied=True)
+    with tempfile.TemporaryDirectory(prefix="bench-admission-") as tmp:
+        server = start_server("spread", args.models, Path(tmp))
+        try:
+            rss_indexed = server.rss_mib()
+            bodies = [(review_body(bad if i % 10 == 9 else ok, f"bench-{i}"), i % 10 != 9)
+                      for i in range(50)]
+            rows = []
+            for label, path, expected in (
+                    ("no-op kopf validate handler", f"/{NOOP}",
+                     [(body, True) for body, _ in bodies]),   # the no-op allows everything
+                    ("modelops validate-models", "/validate-models", bodies)):
+                results = asyncio.run(open_loop(server, path, expected, args.rate,
+                                                args.seconds, args.warmup))
+                rows.append(summarize(label, results))
+            for rate in args.lower_rates:   # where the plugin stands below the target rate
+                results = asyncio.run(open_loop(server, "/validate-models", bodies, rate,
+                                                args.lower_seconds, args.warmup))
+                rows.append(summarize(f"modelops validate @ {rate:g}/s", results))
+            rss_after = server.rss_mib()
+        finally:
+            server.stop()
+
+        sweep = start_server("sweep", 0, Path(tmp))
+        try:
+            sweep_rows = []
+            for extra in SWEEP:
+                body = review_body(candidate(f"sweep-{extra}", denied=False), "sweep")
+                latencies = asyncio.run(closed_loop(sweep, "/validate-models", body,
+                                                    args.sweep_count))
+                sweep_rows.append((extra, latencies))
+        finally:
+            sweep.stop()
+
+    noop, plugin = rows[:2]
+    print(f"admission bench: {args.rate:g} reviews/s open loop for {args.seconds:g} s "
+          f"(after {args.warmup:g} s warm-up), loopback HTTPS, keep-alive; "
+          f"load average {load_before:.2f} before, {time.time() - started:.0f} s total")
+    print(f"indexed: {args.models} Models in {namespaces} namespaces shaped like the rendered "
+          f"prod environment; server RSS {rss_indexed:.0f} MiB indexed, {rss_after:.0f} MiB "
+          "after the runs\n")
+    print(f"{'handler (rows 1-2: the target load)':<36} {'sent':>6} {'errors':>6} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>8}")
+    for row in rows:
+        print(f"{row.label:<36} {row.sent:>6} {row.errors:>6} {row.p50:>7.2f} {row.p99:>7.2f} "
+              f"{row.max:>8.2f}  {row.kinds}")
+    print()
+    checks = (
+        (f"p99 <= {TARGET_P99_MS:g} ms", plugin.p99 <= TARGET_P99_MS, f"{plugin.p99:.2f} ms"),
+        ("p99 <= 2x the no-op handler's", plugin.p99 <= 2 * noop.p99,
+         f"{plugin.p99:.2f} vs 2 x {noop.p99:.2f} = {2 * noop.p99:.2f} ms"),
+        ("zero errors", plugin.errors == 0 and noop.errors == 0,
+         f"{plugin.errors} + {noop.errors} (no-op)"),
+    )
+    for name, passed, value in checks:
+        print(f"target {name:<32} {'ok' if passed else 'MISSED':<7} {value}")
+    print(f"\none review, closed loop ({args.sweep_count} in a row, one connection): cost vs "
+          "Models in the reviewed namespace")
+    print(f"{'Models in namespace':>20} {'p50 ms':>7} {'p99 ms':>7} {'reviews/s at p50':>17}")
+    per_namespace = sum(1 for o in prod_objects() if o["kind"] == "Model")
+    for extra, latencies in sweep_rows:
+        p50 = statistics.median(latencies) * 1000
+        print(f"{per_namespace + extra:>20} {p50:>7.2f} {quantile(latencies, 0.99) * 1000:>7.2f} "
+              f"{1000 / p50:>17.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
