@@ -157,8 +157,9 @@ class Harness:
                  policies: Path = REPO_ROOT / "policies", limits: Limits = DEFAULT_LIMITS,
                  webhooks: Sequence[Webhook] = WEBHOOKS,
                  extra: Callable[[kopf.OperatorRegistry], None] | None = None,
-                 wait_for_indexes: bool = True) -> None:
+                 wait_for_indexes: bool = True, policy_workers: int = 0) -> None:
         self.objects = list(objects)
+        self.policy_workers = policy_workers
         self.wait_for_indexes = wait_for_indexes
         self.certs = certs
         self.policies = policies
@@ -202,7 +203,8 @@ class Harness:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        judge = Judge.load(self.policies)   # created on this thread: regorus is unsendable
+        # created on this thread: regorus is unsendable
+        judge = Judge.load(self.policies, workers=self.policy_workers)
         readiness = Readiness()
         server = AdmissionServer("127.0.0.1", 0, self.certs.cert, self.certs.key, readiness,
                                  self.limits, self.webhooks)
@@ -224,6 +226,7 @@ class Harness:
                 waiting.cancel()
                 self._stop.set()
             await task
+        judge.close()
         if not self._ready.is_set():
             raise RuntimeError("the operator stopped before it was ready")
 

@@ -92,11 +92,14 @@ LAB_ALERTS = _lab(with_changes(_find(RENDERED, "PrometheusRule", "modelops-alert
     for group in o["spec"]["groups"]]))
 
 
-@pytest.fixture(scope="module")
-def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+@pytest.fixture(scope="module", params=[0, 2], ids=["in-process", "policy-workers"])
+def plugin(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The plugin judging on its event loop, and with two policy worker processes (as the
+    Deployment runs it): every test must give the same answers both ways."""
     certs = make_certificates(tmp_path_factory.mktemp("certs"))
     with Harness([*RENDERED, LARGE_POOL, LAB_ENVIRONMENT, LAB_POOL, LAB_ALERTS],
-                 certs) as harness:
+                 certs, policy_workers=request.param) as harness:
         yield harness
 
 

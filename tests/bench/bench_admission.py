@@ -135,8 +135,9 @@ def serve(kind: str, models: int, port_file: Path) -> int:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     certs = make_certificates(port_file.parent / "certs")
+    # Two policy workers, as the Deployment runs it (`--policy-workers`, default 2).
     with Harness(objects, certs, webhooks=(*WEBHOOKS, Webhook(NOOP, MODELS)),
-                 extra=noop) as plugin:
+                 extra=noop, policy_workers=2) as plugin:
         partial = port_file.with_suffix(".partial")
         partial.write_text(json.dumps({"port": plugin.port, "ca": str(certs.ca)}))
         partial.rename(port_file)   # atomic: the parent never reads a half-written file

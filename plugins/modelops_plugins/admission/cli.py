@@ -64,6 +64,9 @@ def _common(parser: argparse.ArgumentParser, listen: str) -> None:
                         help="policy library (default: <repo>/policies)")
     parser.add_argument("--engine", choices=[e for e in ENGINES if e != "opa"],
                         default="regorus", help="in-process Rego engine (default regorus)")
+    parser.add_argument("--policy-workers", type=int, default=2, metavar="N",
+                        help="evaluate reviews in N worker processes (0: on the event loop; "
+                             "default 2)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
@@ -89,7 +92,8 @@ def _prepare(args: argparse.Namespace,
             raise UsageError(f"{path}: no such file (--tls-cert/--tls-key)")
     address = parse_listen(args.listen)
     try:
-        judge = Judge.load(args.policies or repo.root / "policies", args.engine)
+        judge = Judge.load(args.policies or repo.root / "policies", args.engine,
+                           args.policy_workers)
     except PolicyEngineError as exc:
         raise UsageError(f"the policy library does not compile: {exc}") from exc
     return judge, Readiness(), address
@@ -103,7 +107,10 @@ def _run(args: argparse.Namespace, repo: Repository) -> int:
 
     async def main() -> AdmissionServer:
         server = AdmissionServer(host, port, args.tls_cert, args.tls_key, readiness)
-        await operator.run(operator.build_registry(judge, readiness), server)
+        try:
+            await operator.run(operator.build_registry(judge, readiness), server)
+        finally:
+            judge.close()
         return server
 
     return _exit(asyncio.run(main()), args.listen)

@@ -91,7 +91,8 @@ def _environment_by_namespace(body: kopf.Body, namespace: str | None,
 def _validator(judge: Judge) -> Any:
     async def validate(body: kopf.Body, namespace: str | None, operation: str | None,
                        warnings: list[str], **kwargs: Any) -> None:
-        # `async def`: runs on the event loop's thread, where the regorus engine lives.
+        # `async def`: runs on the event loop's thread, where the regorus engine lives (or
+        # hands the review to the judge's worker processes).
         # dryRun needs no branch: judging has no side effects, so a dry run is judged the same.
         if operation not in OPERATIONS:
             # kopf calls validators for every operation (`operations=` only shapes a managed
@@ -114,8 +115,9 @@ def _validator(judge: Judge) -> Any:
                                       f"{entry.problem}", code=BROKEN)
         failure: str | None = None
         try:
-            verdict = judge.review(cluster.manifest(body), cluster.context(where, *indexes),
-                                   entry.document if entry else None, notes)
+            verdict = await judge.review_async(cluster.manifest(body),
+                                               cluster.context(where, *indexes),
+                                               entry.document if entry else None, notes)
         except PolicyEngineError as exc:
             failure = str(exc)
         if failure is not None:
