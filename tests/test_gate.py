@@ -386,3 +386,20 @@ def test_check_base_on_a_broken_spec_exits_2_located(git_repo: Path) -> None:
     assert result.rc == 2
     assert "environments/prod/models/ltv-regressor.yaml:" in result.stderr
     assert "memroy" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_base_in_a_repository_inside_a_larger_checkout(tmp_path: Path) -> None:
+    outer = tmp_path / "monorepo"
+    repo = _gate_repo(outer / "ml" / "modelops")
+    git(outer, "init", "-q", "-b", "main")
+    commit_all(outer, "base")
+    replace_once(repo / "environments/prod/models/fraud-detector.yaml",
+                 "fraud-detector/2026-11-02-a1b2c3", "fraud-detector/2026-11-20-d4e5f6")
+    assert run_cli("render", repo=repo).rc == 0
+    commit_all(outer, "bump")
+    report = json.loads(check(repo, "--base", "HEAD~1", "--format", "json").stdout)
+    (prod,) = report["environments"]
+    assert prod["scope"] == ["fraud-detector"]
+    (change,) = prod["changes"]
+    assert change["before"]["storageUri"].endswith("/2026-11-02-a1b2c3")
+    assert change["after"]["storageUri"].endswith("/2026-11-20-d4e5f6")

@@ -129,15 +129,21 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
     return EXIT_OK
 
 
+def crd_directory(given: Path | None) -> Path:
+    """`--crds DIR`, else $MODELOPS_CRD_DIR: where the CRD schemas for strict validation are."""
+    if given is not None:
+        return given
+    if os.environ.get(CRD_DIR_VARIABLE):
+        return Path(os.environ[CRD_DIR_VARIABLE])
+    raise UsageError(f"no CRD directory: pass --crds DIR or set {CRD_DIR_VARIABLE} "
+                     "(export your cluster's with `kubectl get crd -o yaml > crds.yaml`)")
+
+
 def _validate(args: argparse.Namespace, repo: Repository) -> int:
     from modelops import checks
 
-    crd_dir = args.crds or (Path(os.environ[CRD_DIR_VARIABLE])
-                            if os.environ.get(CRD_DIR_VARIABLE) else None)
-    if crd_dir is None:
-        raise UsageError(f"no CRD directory: pass --crds DIR or set {CRD_DIR_VARIABLE} "
-                         "(export your cluster's with `kubectl get crd -o yaml > crds.yaml`)")
-    findings, count = checks.validate_rendered(repo, repo.select(args.env), crd_dir)
+    findings, count = checks.validate_rendered(repo, repo.select(args.env),
+                                               crd_directory(args.crds))
     for finding in findings:
         print(finding)
     if findings:

@@ -8,7 +8,6 @@ only the environment-wide objects and every Model (`CONTEXT`), which is ~1/6 of 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from modelops.errors import InputError, Problem, UsageError
+from modelops.gitops.git import Git, GitError
 from modelops.parallel import map_slices
 from modelops.render import list_tree
 from modelops.repository import Repository
@@ -104,49 +104,30 @@ def read_files(paths: Iterable[Path]) -> list[Manifest]:
     return objects
 
 
-def git(repo: Repository, *args: str, input_bytes: bytes | None = None) -> bytes:
+def git(repo: Repository, *args: str) -> str:
+    """`git args...` in the repository (the gitops runner); a failure is a usage error."""
     try:
-        return subprocess.run(["git", *args], cwd=repo.root, input=input_bytes, check=True,
-                               capture_output=True).stdout
-    except FileNotFoundError:
-        raise UsageError("git is not installed") from None
-    except subprocess.CalledProcessError as exc:
-        message = exc.stderr.decode(errors="replace").strip().splitlines()
-        raise UsageError(f"git {args[0]}: {message[-1] if message else 'failed'}") from None
+        return Git(repo.root).run(*args)
+    except GitError as exc:
+        last = exc.stderr.splitlines()
+        raise UsageError(f"git {args[0]}: {last[-1] if last else 'failed'}") from None
 
 
 def resolve(repo: Repository, ref: str) -> str:
-    return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+    return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
 
 
 def files_at(repo: Repository, commit: str, paths: list[str]) -> dict[str, bytes]:
-    """Contents of `paths` (repository-relative) at `commit`, through one `git cat-file`.
+    """Contents of `paths` (relative to the repository) at `commit`, through one `git cat-file`.
 
-    Paths missing at that commit are left out.
+    Paths missing at that commit are left out. `./` keeps them relative to the repository even
+    when it is a folder inside a larger git checkout.
     """
-    if not paths:
-        return {}
-    request = "".join(f"{commit}:{p}\n" for p in paths).encode()
-    # --buffer: without it git flushes after every object, ~1 ms each through a pipe.
-    out = git(repo, "cat-file", "--batch", "--buffer", input_bytes=request)
-    found: dict[str, bytes] = {}
-    pos = 0
-    for path in paths:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if header[-1] == b"missing":
-            continue
-        size = int(header[2])
-        found[path] = out[pos:pos + size]
-        pos += size + 1
-    return found
-
-
-def tree_at(repo: Repository, commit: str, folder: str) -> list[str]:
-    """Repository-relative paths of the files under `folder` at `commit`."""
-    out = git(repo, "ls-tree", "-r", "-z", "--name-only", commit, "--", folder)
-    return [p for p in out.decode().split("\0") if p]
+    try:
+        blobs = Git(repo.root).read_blobs([f"{commit}:./{p}" for p in paths])
+    except GitError as exc:
+        raise UsageError(f"git cat-file: {exc.stderr or 'failed'}") from None
+    return {path: blob for path, blob in zip(paths, blobs, strict=True) if blob is not None}
 
 
 def parse_one(raw: bytes) -> Manifest | None:

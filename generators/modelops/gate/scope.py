@@ -39,9 +39,11 @@ FULL = EnvironmentScope(True, frozenset())
 
 def changed_paths(repo: Repository, base: str) -> list[str]:
     """Committed and uncommitted changes since `base`, plus untracked files."""
-    diff = git(repo, "diff", "--name-only", "-z", "--no-renames", base, "--")
+    # --relative: paths relative to the repository, also when it sits inside a larger checkout
+    # (ls-files already answers relative to where it runs).
+    diff = git(repo, "diff", "--name-only", "-z", "--no-renames", "--relative", base, "--")
     untracked = git(repo, "ls-files", "--others", "--exclude-standard", "-z")
-    return sorted({p for p in (diff + b"\0" + untracked).decode().split("\0") if p})
+    return sorted({p for p in (diff + "\0" + untracked).split("\0") if p})
 
 
 def scope_of_changes(paths: list[str], environments: list[str]) -> dict[str, EnvironmentScope]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from modelops.cli import CRD_DIR_VARIABLE, crd_directory
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.repository import Repository
 
-CRD_DIR_VARIABLE = "MODELOPS_CRD_DIR"
 POLICY_DIR = "policies"
 
 
@@ -126,11 +125,8 @@ def _check(args: argparse.Namespace, repo: Repository) -> int:
     from modelops.gate import summary
     from modelops.gate.check import run_check
 
-    crd_dir = args.crds or (Path(os.environ[CRD_DIR_VARIABLE])
-                            if os.environ.get(CRD_DIR_VARIABLE) else None)
-    if crd_dir is None:
-        raise UsageError(f"no CRD directory: pass --crds DIR or set {CRD_DIR_VARIABLE}")
-    report = run_check(repo, repo.select(args.env), crd_dir, _engine(args, repo), args.base)
+    report = run_check(repo, repo.select(args.env), crd_directory(args.crds),
+                       _engine(args, repo), args.base)
     formatter = {"text": summary.format_text, "json": summary.format_json,
                  "markdown": summary.format_markdown}[args.format]
     text = formatter(report)

@@ -150,8 +150,9 @@ class Git:
         """Contents of `<rev>:<path>` objects in one `cat-file --batch` call (None if absent)."""
         if not specs:
             return []
-        out = self.run_bytes("cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs)
-                             .encode())
+        # --buffer: without it git flushes after every object, ~1 ms each through a pipe.
+        out = self.run_bytes("cat-file", "--batch", "--buffer",
+                             stdin="".join(f"{s}\n" for s in specs).encode())
         blobs: list[bytes | None] = []
         pos = 0
         for _ in specs:
