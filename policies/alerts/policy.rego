@@ -106,10 +106,16 @@ threshold_problem(rule) := sprintf("%s threshold cannot be read from expr (expec
 
 # --- coverage ------------------------------------------------------------------------------------
 
-# group name -> alert -> [{"reviewed", "problem"}]: the watched alerts of every group over every
-# PrometheusRule, each threshold judged once (the environment group covers most models).
+# The groups the rules below look into: with a PrometheusRule under review, all of them (it may
+# uncover any model); otherwise only the reviewed models' own and environment groups.
+wanted_groups := {n | some file in rule_files; some n in object.keys(file.groups)} if {
+	count(reviewed_rule_files) > 0
+} else := {n | some model in reviewed_primaries; some n in [own_group(model), env_group(model)]}
+
+# group name -> alert -> [{"reviewed", "problem"}]: the watched alerts of the wanted groups over
+# every PrometheusRule, each threshold judged once (the environment group covers most models).
 alert_index := {name: by_alert |
-	some name in {n | some file in rule_files; some n in object.keys(file.groups)}
+	some name in wanted_groups
 	by_alert := {alert: entries |
 		some alert in watched_alerts
 		entries := [{"reviewed": file.reviewed, "problem": threshold_problem(r)} |
