@@ -28,20 +28,20 @@ pools := {name: facts |
 	}
 }
 
-# Models per pool with their memory parsed once. A model without memory counts 0 bytes, as
-# in Seldon (the memory policy denies that separately).
-sized_models := [{"model": m, "server": m.spec.server, "memory": memory, "replicas": replicas,
-	"footprint": memory * replicas} |
-	some m in lib.models
-	memory := lib.model_memory(m)
-	replicas := lib.replicas(m)
+# Models pinned to a pool with their memory parsed (lib.model_facts). A model without memory
+# counts 0 bytes, as in Seldon (the memory policy denies that separately).
+sized_models := [{"model": f.model, "name": f.name, "server": f.server, "memory": f.memory,
+	"replicas": f.replicas, "footprint": f.memory * f.replicas} |
+	some f in lib.model_facts
+	f.server != null
+	f.memory != null
 ]
 
 models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in lib.servers}
 
 reviewed_names := {lib.name(m) | some m in lib.reviewed_models}
 
-reviewed_sized := [m | some m in sized_models; lib.name(m.model) in reviewed_names]
+reviewed_sized := [m | some m in sized_models; m.name in reviewed_names]
 
 load_ratio(name) := pools[name].demand / pools[name].physical
 

@@ -27,29 +27,30 @@ window_fields := ["initialDelaySeconds", "periodSeconds", "failureThreshold"]
 
 # --- what a pool may host ----------------------------------------------------------------------
 
-# Byte quantities parsed once per distinct string: models share a handful of sizes.
-quantities := {q: b |
-	some q in {lib.annotation(m, lib.artifact_size_annotation) | some m in lib.models} | {m.spec.memory | some m in lib.models}
-	b := lib.bytes(q)
-}
-
 # The artifact a Model brings to its pool: its declared size, else its memory (which the
-# memory-and-replicas policy keeps at or above the artifact size).
-model_size(model) := size if {
-	size := quantities[lib.annotation(model, lib.artifact_size_annotation)]
-} else := quantities[model.spec.memory]
-
-large(models) := [{"model": model, "size": size} |
-	some model in models
-	size := model_size(model)
-	size > large_artifact
-]
+# memory-and-replicas policy keeps at or above the artifact size). {"model", "size"} of every
+# Model over 2 GiB, from lib.model_facts.
+large_models := array.concat(
+	[{"model": f.model, "name": f.name, "server": f.server, "size": f.declared} |
+		some f in lib.model_facts
+		f.declared != null
+		f.declared > large_artifact
+	],
+	[{"model": f.model, "name": f.name, "server": f.server, "size": f.memory} |
+		some f in lib.model_facts
+		f.declared == null
+		f.memory != null
+		f.memory > large_artifact
+	],
+)
 
 # [pool, model, size] for every Model over 2 GiB pinned to a pool, in objects or cluster.
-large_pinned := {[e.model.spec.server, lib.name(e.model), e.size] | some e in large(lib.models)}
+large_pinned := {[e.server, e.name, e.size] | some e in large_models; e.server != null}
+
+reviewed_names := {lib.name(m) | some m in lib.reviewed_models}
 
 # {"model", "size"} of every Model over 2 GiB under review.
-reviewed_large := large(lib.reviewed_models)
+reviewed_large := [e | some e in large_models; e.name in reviewed_names]
 
 declared_max(server) := lib.bytes(lib.annotation(server, max_artifact_annotation))
 
