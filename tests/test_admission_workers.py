@@ -1,0 +1,188 @@
+"""The admission plugin's evaluation machinery, below kopf: input documents and policy workers.
+
+documents.py must build exactly the input `build_input` builds (what CI evaluates), reuse a
+namespace's serialised context only while the indexes hold the very same objects, and drop the
+object a review replaces. workers.py must give each review its own answer, even when a review
+is abandoned half-way, and survive a worker that dies: the review it held fails with a policy
+engine error (the apiserver then fails closed), a replacement starts, the next review works.
+Real worker processes and the real policy library throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from admission_support import REPO_ROOT
+from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
+from modelops_plugins.admission.documents import InputDocuments
+from modelops_plugins.admission.local import read_rendered
+from modelops_plugins.admission.workers import PolicyWorkers
+
+Obj = dict[str, Any]
+POLICIES = REPO_ROOT / "policies"
+PROD = read_rendered(REPO_ROOT / "environments" / "prod" / "rendered")
+SELDON = [o for o in PROD if o["apiVersion"].startswith("mlops.seldon.io/")
+          or o["kind"] == "PrometheusRule"]
+ENVIRONMENT = json.loads(next(o for o in PROD if o["kind"] == "ConfigMap"
+                              and o["metadata"]["name"] == "modelops-environment")
+                         ["data"]["environment.json"])
+
+
+def _model(name: str) -> Obj:
+    return next(o for o in SELDON if o["kind"] == "Model" and o["metadata"]["name"] == name)
+
+
+def _renamed(obj: Obj, name: str, **spec: Any) -> Obj:
+    copied = copy.deepcopy(obj)
+    copied["metadata"]["name"] = name
+    copied["spec"].update(spec)
+    return copied
+
+
+def _fillers(count: int) -> list[Obj]:
+    return [_renamed(_model("churn-predictor"), f"filler-{i:04d}", memory="8Mi", replicas=1,
+                     minReplicas=1, maxReplicas=1) for i in range(count)]
+
+
+# --- documents -------------------------------------------------------------------------------------
+
+def test_document_is_what_ci_evaluates() -> None:
+    documents = InputDocuments()
+    candidate = _renamed(_model("churn-predictor"), "candidate", memory="64Gi")
+    text = documents.build(candidate, SELDON, ENVIRONMENT)
+    assert json.loads(text) == json.loads(json.dumps(
+        build_input([candidate], cluster=SELDON, environment=ENVIRONMENT)))
+
+
+def test_reviewed_object_replaces_its_indexed_copy() -> None:
+    documents = InputDocuments()
+    updated = _renamed(_model("churn-predictor"), "churn-predictor", memory="3Gi")
+    document = json.loads(documents.build(updated, SELDON, ENVIRONMENT))
+    churn = [o for o in document["cluster"] + document["objects"]
+             if o["kind"] == "Model" and o["metadata"]["name"] == "churn-predictor"]
+    assert churn == [updated]
+    assert len(document["cluster"]) == len(SELDON) - 1
+
+
+def test_context_text_follows_the_indexes() -> None:
+    documents = InputDocuments()
+    reviewed = _renamed(_model("churn-predictor"), "candidate")
+    cluster = list(SELDON)
+    first = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    # kopf replaces an index value when its object changes: a new dict, never a mutated one.
+    index = next(i for i, o in enumerate(cluster) if o["kind"] == "Model")
+    cluster[index] = _renamed(cluster[index], cluster[index]["metadata"]["name"], memory="7Gi")
+    second = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    assert second["cluster"][index]["spec"]["memory"] == "7Gi"
+    assert first["cluster"][index]["spec"]["memory"] != "7Gi"
+    assert second["cluster"][:index] == first["cluster"][:index]
+    del cluster[index]   # deleted from the cluster: gone from the next review's context
+    third = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    assert len(third["cluster"]) == len(SELDON) - 1
+
+
+def test_namespaces_never_share_a_context() -> None:
+    documents = InputDocuments()
+    prod = _renamed(_model("churn-predictor"), "candidate")
+    lab = copy.deepcopy(prod)
+    lab["metadata"]["namespace"] = "models-lab"
+    assert json.loads(documents.build(lab, [], {}))["cluster"] == []
+    assert len(json.loads(documents.build(prod, SELDON, ENVIRONMENT))["cluster"]) == len(SELDON)
+    assert json.loads(documents.build(lab, [], {}))["cluster"] == []
+
+
+# --- workers -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def expected() -> Any:
+    engine = PolicyLibrary.load(POLICIES).engine("regorus")
+    return lambda document: engine.evaluate_json(document)
+
+
+@pytest.fixture
+def one_worker() -> Iterator[PolicyWorkers]:
+    workers = PolicyWorkers(1, POLICIES, "regorus")
+    yield workers
+    workers.close()
+
+
+def _document(reviewed: Obj, extra: int = 0) -> str:
+    return InputDocuments().build(reviewed, SELDON + _fillers(extra), ENVIRONMENT)
+
+
+def test_workers_answer_like_the_engine(one_worker: PolicyWorkers, expected: Any) -> None:
+    denied = _document(_renamed(_model("churn-predictor"), "candidate", memory="64Gi"))
+    allowed = _document(_renamed(_model("churn-predictor"), "candidate"))
+
+    async def both() -> list[Any]:
+        return list(await asyncio.gather(one_worker.evaluate(denied),
+                                         one_worker.evaluate(allowed)))
+
+    got = asyncio.run(both())
+    assert got == [expected(denied), expected(allowed)]
+    assert any(f.severity == "deny" for f in got[0])
+    assert not any(f.severity == "deny" for f in got[1])
+
+
+def test_an_abandoned_review_never_answers_the_next(one_worker: PolicyWorkers,
+                                                    expected: Any) -> None:
+    slow = _document(_renamed(_model("churn-predictor"), "slow", memory="64Gi"), extra=1500)
+    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+
+    async def abandon_then_review() -> Any:
+        abandoned = asyncio.ensure_future(one_worker.evaluate(slow))
+        await asyncio.sleep(0.01)   # sent, and the one worker is busy with it
+        abandoned.cancel()
+        return await one_worker.evaluate(quick)
+
+    assert asyncio.run(abandon_then_review()) == expected(quick)
+
+
+def test_a_worker_that_dies_fails_its_review_and_is_replaced(one_worker: PolicyWorkers,
+                                                             expected: Any) -> None:
+    slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
+    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+    [victim] = one_worker.pids
+
+    async def kill_mid_review() -> Any:
+        review = asyncio.ensure_future(one_worker.evaluate(slow))
+        await asyncio.sleep(0.01)
+        os.kill(victim, signal.SIGKILL)
+        with pytest.raises(PolicyEngineError, match="died"):
+            await review
+        deadline = time.monotonic() + 60
+        while not one_worker.pids or one_worker.pids == [victim]:
+            assert time.monotonic() < deadline, "no replacement worker"
+            await asyncio.sleep(0.05)
+        return await one_worker.evaluate(quick)
+
+    assert asyncio.run(kill_mid_review()) == expected(quick)
+    assert one_worker.pids and victim not in one_worker.pids
+
+
+def test_a_library_that_does_not_compile_stops_the_start(tmp_path: Path) -> None:
+    broken = tmp_path / "policies"
+    (broken / "lib").mkdir(parents=True)
+    (broken / "lib" / "kubernetes.rego").write_text("package modelops.lib\n\nthis is not rego\n")
+    with pytest.raises(PolicyEngineError, match="could not load the library"):
+        PolicyWorkers(1, broken, "regorus")
+
+
+def test_closed_workers_exit_and_refuse_reviews() -> None:
+    workers = PolicyWorkers(2, POLICIES, "regorus")
+    pids = workers.pids
+    workers.close()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(PolicyEngineError, match="shut down"):
+        asyncio.run(workers.evaluate(_document(_model("churn-predictor"))))
