@@ -53,7 +53,7 @@ def _fillers(count: int) -> list[Obj]:
                      minReplicas=1, maxReplicas=1) for i in range(count)]
 
 
-# --- documents -------------------------------------------------------------------------------------
+# --- documents ------------------------------------------------------------------------------------
 
 def test_document_is_what_ci_evaluates() -> None:
     documents = InputDocuments()
@@ -105,7 +105,7 @@ def test_namespaces_never_share_a_context() -> None:
 @pytest.fixture(scope="module")
 def expected() -> Any:
     engine = PolicyLibrary.load(POLICIES).engine("regorus")
-    return lambda document: engine.evaluate_json(document)
+    return engine.evaluate_json
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ namespaces shaped like the rendered prod environment (its Models, Servers, Pipel
 Experiments, PrometheusRule and modelops-environment ConfigMap), all indexed.
 
 The load generator (this process) sends reviews on a fixed schedule, `--rate` per second for
-`--seconds`, over keep-alive HTTPS connections on loopback, whether or not earlier ones have
-been answered (open loop): latency is measured from each request's scheduled time, so any
-queueing shows. A review not answered within 5 s (the webhook's timeoutSeconds) is an error, as
-is any non-200 or a verdict other than expected (9 in 10 reviews are allowed, 1 in 10 denied).
-Two shorter runs at lower rates (`--lower-rates`) show where the plugin stands below the target.
+`--seconds` to each handler, the two handlers taking turns in 1 s slices, over keep-alive HTTPS
+connections on loopback, whether or not earlier ones have been answered (open loop): latency is
+measured from each request's scheduled time, so any queueing shows. A review not answered
+within 5 s (the webhook's timeoutSeconds) is an error, as is any non-200 or a verdict other
+than expected (9 in 10 reviews are allowed, 1 in 10 denied). Two shorter runs at lower rates
+(`--lower-rates`) show where the plugin stands below the target.
 
 A second, closed-loop table shows what one review costs as the reviewed namespace grows: the
 policies judge a Model against every other Model on its pool, so the cost is linear in the
@@ -119,7 +120,7 @@ def candidate(namespace: str, denied: bool) -> Obj:
 
 # --- the server process --------------------------------------------------------------------------
 
-def serve(kind: str, models: int, port_file: Path) -> int:
+def serve(kind: str, models: int, workers: int, port_file: Path) -> int:
     import kopf
     from admission_support import Harness, make_certificates
     from modelops_plugins.admission.resources import MODELS, WEBHOOKS, Webhook
@@ -135,9 +136,8 @@ def serve(kind: str, models: int, port_file: Path) -> int:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     certs = make_certificates(port_file.parent / "certs")
-    # Two policy workers, as the Deployment runs it (`--policy-workers`, default 2).
     with Harness(objects, certs, webhooks=(*WEBHOOKS, Webhook(NOOP, MODELS)),
-                 extra=noop, policy_workers=2) as plugin:
+                 extra=noop, policy_workers=workers) as plugin:
         partial = port_file.with_suffix(".partial")
         partial.write_text(json.dumps({"port": plugin.port, "ca": str(certs.ca)}))
         partial.rename(port_file)   # atomic: the parent never reads a half-written file
@@ -153,20 +153,27 @@ class Server(NamedTuple):
     context: ssl.SSLContext
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Resident memory of the plugin and its policy workers (what the container holds)."""
+        pids = [self.process.pid]
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        total = 0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total / 1024
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(30)
 
 
-def start_server(kind: str, models: int, workdir: Path) -> Server:
+def start_server(kind: str, models: int, workers: int, workdir: Path) -> Server:
     port_file = workdir / f"{kind}.json"
     process = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--models",
-                                str(models), "--port-file", str(port_file)],
+                                str(models), "--policy-workers", str(workers),
+                                "--port-file", str(port_file)],
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not port_file.exists():
@@ -193,17 +200,29 @@ def review_body(obj: Obj, uid: str) -> bytes:
     return json.dumps(review(obj, uid=uid)).encode()
 
 
-async def open_loop(server: Server, path: str, bodies: list[tuple[bytes, bool]], rate: float,
-                    seconds: float, warmup: float) -> list[Result]:
+class Arm(NamedTuple):
+    """One handler under load: its URL path and the (body, expected allowed) pairs it is sent."""
+
+    path: str
+    bodies: list[tuple[bytes, bool]]
+
+
+async def open_loop(server: Server, arms: list[Arm], rate: float, seconds: float,
+                    warmup: float, slice_seconds: float = 1.0) -> list[list[Result]]:
+    """`rate` requests/s to each arm for `seconds`, the arms taking turns in slices.
+
+    Turns of `slice_seconds`, not one arm after the other: this machine (2 shared cores) has
+    stalls of tens of ms now and then, and taking turns spreads them over every arm alike, so
+    the no-op row stays a fair baseline. Results per arm, warm-up excluded.
+    """
     import aiohttp
 
     connector = aiohttp.TCPConnector(ssl=server.context, limit=256)
     timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    url = f"https://127.0.0.1:{server.port}{path}"
     headers = {"Content-Type": "application/json"}
     loop = asyncio.get_running_loop()
 
-    async def one(session: aiohttp.ClientSession, scheduled: float, body: bytes,
+    async def one(session: aiohttp.ClientSession, url: str, scheduled: float, body: bytes,
                   allowed: bool) -> Result:
         try:
             async with session.post(url, data=body, headers=headers) as response:
@@ -219,19 +238,23 @@ async def open_loop(server: Server, path: str, bodies: list[tuple[bytes, bool]],
         except aiohttp.ClientError as exc:
             return Result(loop.time() - scheduled, type(exc).__name__)
 
+    per_slice = max(1, round(rate * slice_seconds))
+    warm = int(warmup * rate) * len(arms)
+    total = warm + int(seconds * rate) * len(arms)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         start = loop.time() + 0.05
-        total = int((warmup + seconds) * rate)
-        tasks = []
+        tasks: list[tuple[int, asyncio.Task[Result]]] = []
         for i in range(total):
             scheduled = start + i / rate
             delay = scheduled - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body, allowed = bodies[i % len(bodies)]
-            tasks.append(asyncio.create_task(one(session, scheduled, body, allowed)))
-        results = await asyncio.gather(*tasks)
-    return list(results[int(warmup * rate):])
+            arm = (i // per_slice) % len(arms)
+            body, allowed = arms[arm].bodies[i % len(arms[arm].bodies)]
+            url = f"https://127.0.0.1:{server.port}{arms[arm].path}"
+            tasks.append((arm, asyncio.create_task(one(session, url, scheduled, body, allowed))))
+        results = [(arm, await task) for arm, task in tasks]
+    return [[r for arm, r in results[warm:] if arm == a] for a in range(len(arms))]
 
 
 async def closed_loop(server: Server, path: str, body: bytes, count: int) -> list[float]:
@@ -281,6 +304,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--policy-workers", type=int, default=2, metavar="N",
+                        help="as the Deployment runs the plugin (its --policy-workers default)")
     parser.add_argument("--sweep-count", type=int, default=40)
     parser.add_argument("--lower-rates", type=float, nargs="*", default=[100.0, 50.0],
                         help="also load the plugin at these rates (not against the targets)")
@@ -289,7 +314,7 @@ def main() -> int:
     parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        return serve(args.serve, args.models, args.port_file)
+        return serve(args.serve, args.models, args.policy_workers, args.port_file)
 
     load_before = os.getloadavg()[0]
     started = time.time()
@@ -297,28 +322,26 @@ def main() -> int:
     ok = candidate("models-b000", denied=False)
     bad = candidate("models-b000", denied=True)
     with tempfile.TemporaryDirectory(prefix="bench-admission-") as tmp:
-        server = start_server("spread", args.models, Path(tmp))
+        server = start_server("spread", args.models, args.policy_workers, Path(tmp))
         try:
             rss_indexed = server.rss_mib()
             bodies = [(review_body(bad if i % 10 == 9 else ok, f"bench-{i}"), i % 10 != 9)
                       for i in range(50)]
-            rows = []
-            for label, path, expected in (
-                    ("no-op kopf validate handler", f"/{NOOP}",
-                     [(body, True) for body, _ in bodies]),   # the no-op allows everything
-                    ("modelops validate-models", "/validate-models", bodies)):
-                results = asyncio.run(open_loop(server, path, expected, args.rate,
-                                                args.seconds, args.warmup))
-                rows.append(summarize(label, results))
+            noop_arm = Arm(f"/{NOOP}", [(body, True) for body, _ in bodies])   # allows all
+            plugin_arm = Arm("/validate-models", bodies)
+            noop_results, plugin_results = asyncio.run(open_loop(
+                server, [noop_arm, plugin_arm], args.rate, args.seconds, args.warmup))
+            rows = [summarize("no-op kopf validate handler", noop_results),
+                    summarize("modelops validate-models", plugin_results)]
             for rate in args.lower_rates:   # where the plugin stands below the target rate
-                results = asyncio.run(open_loop(server, "/validate-models", bodies, rate,
-                                                args.lower_seconds, args.warmup))
+                [results] = asyncio.run(open_loop(server, [plugin_arm], rate,
+                                                  args.lower_seconds, args.warmup))
                 rows.append(summarize(f"modelops validate @ {rate:g}/s", results))
             rss_after = server.rss_mib()
         finally:
             server.stop()
 
-        sweep = start_server("sweep", 0, Path(tmp))
+        sweep = start_server("sweep", 0, args.policy_workers, Path(tmp))
         try:
             sweep_rows = []
             for extra in SWEEP:
@@ -330,12 +353,13 @@ def main() -> int:
             sweep.stop()
 
     noop, plugin = rows[:2]
-    print(f"admission bench: {args.rate:g} reviews/s open loop for {args.seconds:g} s "
-          f"(after {args.warmup:g} s warm-up), loopback HTTPS, keep-alive; "
+    print(f"admission bench: {args.rate:g} reviews/s open loop for {args.seconds:g} s to each "
+          f"handler, taking turns in 1 s slices (after {args.warmup:g} s warm-up each), "
+          "loopback HTTPS, keep-alive; "
           f"load average {load_before:.2f} before, {time.time() - started:.0f} s total")
     print(f"indexed: {args.models} Models in {namespaces} namespaces shaped like the rendered "
-          f"prod environment; server RSS {rss_indexed:.0f} MiB indexed, {rss_after:.0f} MiB "
-          "after the runs\n")
+          f"prod environment; {args.policy_workers} policy worker(s); RSS (plugin + workers) "
+          f"{rss_indexed:.0f} MiB indexed, {rss_after:.0f} MiB after the runs\n")
     print(f"{'handler (rows 1-2: the target load)':<36} {'sent':>6} {'errors':>6} "
           f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>8}")
     for row in rows:
