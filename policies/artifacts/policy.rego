@@ -25,7 +25,7 @@ credential_params := {
 env_prefixes := [prefix | some prefix in lib.array_at(lib.environment_spec, ["artifacts", "allowedPrefixes"]); is_string(prefix)]
 
 # scheme://authority/path?query#fragment (RFC 3986 with a mandatory scheme and authority), split
-# with string builtins: regorus compiles a regex on every call, which is too slow per Model.
+# with string builtins.
 # (trim(s, "") keeps regopy from quoting the lowered scheme in messages, see lib.text.)
 parts(uri) := {"scheme": trim(lower(substring(uri, 0, sep)), ""), "authority": authority, "path": path, "query": query} if {
 	is_string(uri)
