@@ -41,8 +41,6 @@ models := [m | some m in all_objects; m.kind == "Model"; startswith(object.get(m
 
 server_list := [s | some s in all_objects; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
 
-server_names := {name(s) | some s in server_list}
-
 # Name -> Server. The first one wins (objects under review come before the cluster): a second
 # Server of the same name must not abort the evaluation with a conflicting object key.
 servers := {name(s): s | some i, s in server_list; not _named_earlier(i, name(s))}
@@ -54,6 +52,8 @@ _named_earlier(i, n) if {
 }
 
 reviewed_server_names := {name(s) | some s in reviewed_servers}
+
+reviewed_model_names := {name(m) | some m in reviewed_models}
 
 environment_spec := object.get(input, ["environment", "spec"], {})
 
@@ -111,10 +111,6 @@ label(obj, key) := obj.metadata.labels[key]
 gib_bytes := 1073741824
 
 # --- Seldon objects ---------------------------------------------------------------------------
-
-replicas(model) := object.get(model, ["spec", "replicas"], 1)
-
-model_memory(model) := bytes(model.spec.memory)
 
 inference_container_names := {"mlserver", "triton"}
 

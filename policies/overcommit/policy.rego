@@ -39,9 +39,7 @@ sized_models := [{"model": f.model, "name": f.name, "server": f.server, "memory"
 
 models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in lib.servers}
 
-reviewed_names := {lib.name(m) | some m in lib.reviewed_models}
-
-reviewed_sized := [m | some m in sized_models; m.name in reviewed_names]
+reviewed_sized := [m | some m in sized_models; m.name in lib.reviewed_model_names]
 
 load_ratio(name) := pools[name].demand / pools[name].physical
 

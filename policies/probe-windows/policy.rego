@@ -47,10 +47,8 @@ large_models := array.concat(
 # [pool, model, size] for every Model over 2 GiB pinned to a pool, in objects or cluster.
 large_pinned := {[e.server, e.name, e.size] | some e in large_models; e.server != null}
 
-reviewed_names := {lib.name(m) | some m in lib.reviewed_models}
-
 # {"model", "size"} of every Model over 2 GiB under review.
-reviewed_large := [e | some e in large_models; e.name in reviewed_names]
+reviewed_large := [e | some e in large_models; e.name in lib.reviewed_model_names]
 
 declared_max(server) := lib.bytes(lib.annotation(server, max_artifact_annotation))
 

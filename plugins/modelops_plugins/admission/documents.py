@@ -39,9 +39,9 @@ class InputDocuments:
 
     def build(self, obj: Manifest, cluster: Sequence[Manifest],
               environment: Mapping[str, Any]) -> str:
-        namespace = identity(obj)[1]
-        cached = self._context(namespace, cluster)
         replaced = identity(obj)
+        namespace = replaced[1]
+        cached = self._context(namespace, cluster)
         context = [text for key, text in zip(cached.identities, cached.texts, strict=True)
                    if key != replaced]
         return (f'{{"environment":{self._environment(namespace, environment)},'
