@@ -157,9 +157,11 @@ class Harness:
                  policies: Path = REPO_ROOT / "policies", limits: Limits = DEFAULT_LIMITS,
                  webhooks: Sequence[Webhook] = WEBHOOKS,
                  extra: Callable[[kopf.OperatorRegistry], None] | None = None,
-                 wait_for_indexes: bool = True, policy_workers: int = 0) -> None:
+                 wait_for_indexes: bool = True, policy_workers: int = 0,
+                 policy_split: Sequence[Sequence[str]] = ()) -> None:
         self.objects = list(objects)
         self.policy_workers = policy_workers
+        self.policy_split = policy_split
         self.wait_for_indexes = wait_for_indexes
         self.certs = certs
         self.policies = policies
@@ -204,7 +206,7 @@ class Harness:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         # created on this thread: regorus is unsendable
-        judge = Judge.load(self.policies, workers=self.policy_workers)
+        judge = Judge.load(self.policies, workers=self.policy_workers, split=self.policy_split)
         readiness = Readiness()
         server = AdmissionServer("127.0.0.1", 0, self.certs.cert, self.certs.key, readiness,
                                  self.limits, self.webhooks)

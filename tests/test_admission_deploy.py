@@ -198,6 +198,16 @@ def test_deployment_runs_the_real_cli() -> None:
         DEPLOYMENT["spec"]["template"]["metadata"]["labels"].items()
 
 
+def test_deployment_splits_reviews_over_its_workers() -> None:
+    # The bench runs the plugin with these very arguments (bench_admission.deployed_workers).
+    from modelops_plugins.admission.verdict import partitions
+
+    args = build_parser().parse_args(CONTAINER["args"])
+    assert args.policy_split, "the Deployment shares reviews out (--policy-split)"
+    shares = partitions(PolicyLibrary.load(REPO_ROOT / "policies"), args.policy_split)
+    assert shares is not None and args.policy_workers % len(shares) == 0
+
+
 def test_deployment_is_available_and_restricted() -> None:
     spec = DEPLOYMENT["spec"]
     pod = spec["template"]["spec"]

@@ -3,7 +3,8 @@
 documents.py must build exactly the input `build_input` builds (what CI evaluates), reuse a
 namespace's serialised context only while the indexes hold the very same objects, and drop the
 object a review replaces. workers.py must give each review its own answer, even when a review
-is abandoned half-way, and survive a worker that dies: the review it held fails with a policy
+is abandoned half-way or shared out between workers by policy (the merged findings must be the
+whole library's), and survive a worker that dies: the review it held fails with a policy
 engine error (the apiserver then fails closed), a replacement starts, the next review works.
 Real worker processes and the real policy library throughout.
 """
@@ -21,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from admission_support import REPO_ROOT
+from modelops.errors import UsageError
 from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
 from modelops_plugins.admission.documents import InputDocuments
 from modelops_plugins.admission.local import read_rendered
+from modelops_plugins.admission.verdict import partitions
 from modelops_plugins.admission.workers import PolicyWorkers
 
 Obj = dict[str, Any]
@@ -186,3 +190,87 @@ def test_closed_workers_exit_and_refuse_reviews() -> None:
             os.kill(pid, 0)
     with pytest.raises(PolicyEngineError, match="shut down"):
         asyncio.run(workers.evaluate(_document(_model("churn-predictor"))))
+
+
+# --- a review shared out between workers (--policy-split) ---------------------------------------
+
+SPLIT = [("overcommit", "probe-windows")]
+
+
+@pytest.fixture(scope="module")
+def split_workers() -> Iterator[PolicyWorkers]:
+    library = PolicyLibrary.load(POLICIES)
+    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+    yield workers
+    workers.close()
+
+
+def _sample_documents() -> list[str]:
+    """Every policy sample alone and in the prod namespace: findings of every policy."""
+    documents = []
+    for policy in PolicyLibrary.load(POLICIES).policies:
+        for verdict in ("allowed", "disallowed"):
+            for path in policy.samples(verdict):
+                objects = [o for o in yaml.safe_load_all(path.read_text()) if o]
+                documents += [json.dumps(build_input(objects, environment={})),
+                              json.dumps(build_input(objects, cluster=SELDON,
+                                                     environment=ENVIRONMENT))]
+    return documents
+
+
+def test_a_shared_out_review_finds_what_the_whole_library_finds(
+        split_workers: PolicyWorkers, expected: Any) -> None:
+    documents = [_document(_renamed(_model("churn-predictor"), "candidate", memory="64Gi")),
+                 _document(_renamed(_model("churn-predictor"), "candidate")),
+                 *_sample_documents()]
+
+    async def all_of_them() -> list[Any]:
+        return list(await asyncio.gather(*(split_workers.evaluate(d) for d in documents)))
+
+    got = asyncio.run(all_of_them())
+    assert got == [expected(d) for d in documents]
+    policies = {f.policy for findings in got for f in findings}
+    assert {"overcommit", "probe-windows"} < policies   # both shares answered
+    assert len(policies) > 3
+
+
+def test_a_share_whose_worker_dies_fails_the_review(expected: Any) -> None:
+    library = PolicyLibrary.load(POLICIES)
+    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+    slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
+    quick = _document(_renamed(_model("churn-predictor"), "quick", memory="64Gi"))
+    victim = workers.pids[1]   # the worker of the policies no group names
+
+    async def kill_one_share() -> Any:
+        review = asyncio.ensure_future(workers.evaluate(slow))
+        await asyncio.sleep(0.01)
+        os.kill(victim, signal.SIGKILL)
+        with pytest.raises(PolicyEngineError, match="died"):
+            await review
+        deadline = time.monotonic() + 60
+        while len(workers.pids) < 2:
+            assert time.monotonic() < deadline, "no replacement worker"
+            await asyncio.sleep(0.05)
+        return await workers.evaluate(quick)
+
+    try:
+        assert asyncio.run(kill_one_share()) == expected(quick)
+        assert victim not in workers.pids
+    finally:
+        workers.close()
+
+
+def test_partitions_cover_every_policy_once() -> None:
+    library = PolicyLibrary.load(POLICIES)
+    names = [p.name for p in library.policies]
+    shares = partitions(library, SPLIT)
+    assert shares is not None and shares[0] == SPLIT[0]
+    assert sorted(n for share in shares for n in share) == sorted(names)
+    assert partitions(library, []) is None
+    assert partitions(library, [tuple(names)]) == [tuple(names)]   # nothing left over
+    with pytest.raises(UsageError, match="no policy nonesuch"):
+        partitions(library, [("overcommit", "nonesuch")])
+    with pytest.raises(UsageError, match="more than one group"):
+        partitions(library, [("overcommit",), ("overcommit", "alerts")])
+    with pytest.raises(UsageError, match="3 policy workers cannot serve 2 partitions"):
+        PolicyWorkers(3, POLICIES, "regorus", shares)

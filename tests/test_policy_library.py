@@ -102,6 +102,28 @@ def test_policy_library_has_policies() -> None:
             "pod-security"} <= set(POLICY_NAMES)
 
 
+def _lib_rules() -> set[str]:
+    """Names `policies/lib` defines as rules (not functions): `name :=`, `name contains`, ..."""
+    source = "\n".join(text for _, text in library().helpers)
+    return set(re.findall(r"^([a-z_][a-z0-9_]*)\s*(?::=|=|contains\b|if\b)", source, re.M))
+
+
+def test_lib_rules_are_read_by_their_full_path() -> None:
+    # regorus evaluates all of `lib` for one rule read through the `lib.` import (see
+    # policies/README.md, "Keeping rules fast"): a single such read costs a review ~5 M
+    # instructions and makes every share of a split review compute every helper.
+    rules = _lib_rules()
+    assert {"reviewed_models", "model_facts", "servers"} <= rules
+    assert "violation" not in rules and "bytes" not in rules   # functions may use `lib.`
+    aliased = re.compile(r"(?<![\w.])lib\.(" + "|".join(sorted(rules)) + r")\b(?!\s*\()")
+    offenders = [f"{p.directory.name}/policy.rego:{n}: lib.{m.group(1)}"
+                 for p in library().policies
+                 for n, line in enumerate(p.source.splitlines(), 1)
+                 if not line.lstrip().startswith(("#", "import"))
+                 for m in aliased.finditer(line)]
+    assert offenders == [], "read lib rules as data.modelops.lib.<rule>: " + ", ".join(offenders)
+
+
 def test_every_policy_folder_is_complete() -> None:
     problems = structural_problems(POLICIES)
     assert problems == [], "incomplete policy folders:\n" + "\n".join(problems)

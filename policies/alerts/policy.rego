@@ -14,7 +14,7 @@ default_p99_latency_ms := 500
 
 default_error_rate_percent := 0.5
 
-env_alerts := object.get(lib.environment_spec, "alerts", {})
+env_alerts := object.get(data.modelops.lib.environment_spec, "alerts", {})
 
 latency_ms := v if {
 	v := env_alerts.p99LatencyMs
@@ -40,7 +40,7 @@ signals := {
 
 primary(model) if lib.component(model) == "model"
 
-input_env := lib.environment_name
+input_env := data.modelops.lib.environment_name
 
 # The environment a model's groups are named after: the input's, else the model's own label.
 env_name(model) := input_env if {
@@ -83,7 +83,7 @@ reviewed_rule_keys := {identity(pr) | some pr in reviewed_rule_files}
 
 # is_rule_file spelled out: a function call per object costs as much as the rest of the filter.
 rule_files := [{"reviewed": reviewed, "groups": group_index(groups(pr))} |
-	some pr in lib.all_objects
+	some pr in data.modelops.lib.all_objects
 	pr.kind == "PrometheusRule"
 	startswith(object.get(pr, "apiVersion", ""), rule_file_api)
 	reviewed := identity(pr) in reviewed_rule_keys
@@ -160,7 +160,7 @@ coverage(models) := [{"model": model, "alert": alert, "own": own, "shared": shar
 	some alert in watched_alerts
 ]
 
-reviewed_primaries := [m | some m in lib.reviewed_models; primary(m)]
+reviewed_primaries := [m | some m in data.modelops.lib.reviewed_models; primary(m)]
 
 reviewed_coverage := coverage(reviewed_primaries)
 

@@ -21,12 +21,12 @@ batch_key := "modelops.dev/drift-batch-size"
 
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 
-reviewed_detectors := [m | some m in lib.reviewed_models; lib.is_drift_detector(m)]
+reviewed_detectors := [m | some m in data.modelops.lib.reviewed_models; lib.is_drift_detector(m)]
 
 # [namespace, name] of every detector in objects and cluster.
-detector_keys := {[namespace(m), lib.name(m)] | some m in lib.models; lib.is_drift_detector(m)}
+detector_keys := {[namespace(m), lib.name(m)] | some m in data.modelops.lib.models; lib.is_drift_detector(m)}
 
-pipelines := [p | some p in lib.all_objects; lib.is_seldon(p, "Pipeline")]
+pipelines := [p | some p in data.modelops.lib.all_objects; lib.is_seldon(p, "Pipeline")]
 
 reviewed_pipeline_keys := {[namespace(p), lib.name(p)] | some p in input.objects; lib.is_seldon(p, "Pipeline")}
 

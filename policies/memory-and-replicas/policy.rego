@@ -9,7 +9,7 @@ import rego.v1
 import data.modelops.lib
 
 env_min_replicas := n if {
-	n := lib.environment_spec.limits.minReplicas
+	n := data.modelops.lib.environment_spec.limits.minReplicas
 	is_number(n)
 }
 
@@ -18,7 +18,7 @@ size_key := "modelops.dev/artifact-size"
 # What each rule reads off a Model under review, computed once per Model:
 # {"model", "spec", "raw" (spec.memory or null), "size_raw" (the artifact-size annotation or null)}.
 facts := [{"model": model, "raw": object.get(spec, "memory", null), "size_raw": object.get(model, ["metadata", "annotations", size_key], null), "spec": spec} |
-	some model in lib.reviewed_models
+	some model in data.modelops.lib.reviewed_models
 	spec := spec_of(model)
 ]
 

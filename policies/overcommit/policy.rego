@@ -10,14 +10,14 @@ import data.modelops.lib
 
 default env_max_ratio := 3.0
 
-env_max_ratio := 1 + (pct / 100) if pct := lib.environment_spec.limits.maxOvercommitPercent
+env_max_ratio := 1 + (pct / 100) if pct := data.modelops.lib.environment_spec.limits.maxOvercommitPercent
 
-max_ratio := min({lib.max_ratio_deny, env_max_ratio})
+max_ratio := min({data.modelops.lib.max_ratio_deny, env_max_ratio})
 
 # Everything about a pool the rules need, computed once per evaluation (a rule is evaluated once
 # per query; a function once per call, and these are needed once per Model).
 pools := {name: facts |
-	some name, server in lib.servers
+	some name, server in data.modelops.lib.servers
 	capacity := lib.server_capacity(server)
 	replicas := lib.server_replicas(server)
 	ratio := lib.overcommit_ratio(server)
@@ -28,38 +28,38 @@ pools := {name: facts |
 	}
 }
 
-# Models pinned to a pool with their memory parsed (lib.model_facts). A model without memory
+# Models pinned to a pool with their memory parsed (data.modelops.lib.model_facts). A model without memory
 # counts 0 bytes, as in Seldon (the memory policy denies that separately).
 sized_models := [{"model": f.model, "name": f.name, "server": f.server, "memory": f.memory,
 	"replicas": f.replicas, "footprint": f.memory * f.replicas} |
-	some f in lib.model_facts
+	some f in data.modelops.lib.model_facts
 	f.server != null
 	f.memory != null
 ]
 
-models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in lib.servers}
+models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in data.modelops.lib.servers}
 
-reviewed_sized := [m | some m in sized_models; m.name in lib.reviewed_model_names]
+reviewed_sized := [m | some m in sized_models; m.name in data.modelops.lib.reviewed_model_names]
 
 load_ratio(name) := pools[name].demand / pools[name].physical
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	ratio := pools[lib.name(server)].ratio
 	ratio > max_ratio
 	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above the maximum %s; models would be evicted and reloaded constantly", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(max_ratio)])
 }
 
 warn contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	ratio := pools[lib.name(server)].ratio
-	ratio > lib.max_ratio_warn
+	ratio > data.modelops.lib.max_ratio_warn
 	ratio <= max_ratio
-	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %s; expect LRU evictions and reload latency", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(lib.max_ratio_warn)])
+	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %s; expect LRU evictions and reload latency", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(data.modelops.lib.max_ratio_warn)])
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	pool := pools[lib.name(server)]
 	load := load_ratio(lib.name(server))
 	load > pool.ratio
@@ -68,7 +68,7 @@ deny contains lib.violation(server, msg) if {
 
 deny contains lib.violation(entry.model, msg) if {
 	some entry in reviewed_sized
-	not entry.server in lib.reviewed_server_names
+	not entry.server in data.modelops.lib.reviewed_server_names
 	pool := pools[entry.server]
 	load := load_ratio(entry.server)
 	load > pool.ratio
@@ -104,7 +104,7 @@ warn contains lib.violation(entry.model, msg) if {
 
 # An unparseable percentage: the agent would not start, and no ratio can be judged.
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	lib._sets_overcommit(server)
 	not lib.overcommit_percent(server)
 	msg := "SELDON_OVERCOMMIT_PERCENTAGE of the agent container is not a number"

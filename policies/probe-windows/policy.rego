@@ -14,7 +14,7 @@ large_min_window := 180
 
 large_max_window := 300
 
-large_artifact := 2 * lib.gib_bytes
+large_artifact := 2 * data.modelops.lib.gib_bytes
 
 max_artifact_annotation := "modelops.dev/max-artifact-size"
 
@@ -29,15 +29,15 @@ window_fields := ["initialDelaySeconds", "periodSeconds", "failureThreshold"]
 
 # The artifact a Model brings to its pool: its declared size, else its memory (which the
 # memory-and-replicas policy keeps at or above the artifact size). {"model", "size"} of every
-# Model over 2 GiB, from lib.model_facts.
+# Model over 2 GiB, from data.modelops.lib.model_facts.
 large_models := array.concat(
 	[{"model": f.model, "name": f.name, "server": f.server, "size": f.declared} |
-		some f in lib.model_facts
+		some f in data.modelops.lib.model_facts
 		f.declared != null
 		f.declared > large_artifact
 	],
 	[{"model": f.model, "name": f.name, "server": f.server, "size": f.memory} |
-		some f in lib.model_facts
+		some f in data.modelops.lib.model_facts
 		f.declared == null
 		f.memory != null
 		f.memory > large_artifact
@@ -48,7 +48,7 @@ large_models := array.concat(
 large_pinned := {[e.server, e.name, e.size] | some e in large_models; e.server != null}
 
 # {"model", "size"} of every Model over 2 GiB under review.
-reviewed_large := [e | some e in large_models; e.name in lib.reviewed_model_names]
+reviewed_large := [e | some e in large_models; e.name in data.modelops.lib.reviewed_model_names]
 
 declared_max(server) := lib.bytes(lib.annotation(server, max_artifact_annotation))
 
@@ -104,7 +104,7 @@ container_name(server) := "inference" if not lib.inference_container(server)
 # --- rules -------------------------------------------------------------------------------------
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	not large_reason(server)
 	window := startup(server)
 	window.seconds < min_window
@@ -112,7 +112,7 @@ deny contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	reason := large_reason(server)
 	window := startup(server)
 	not window.assumed
@@ -121,7 +121,7 @@ deny contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	some field in ["startupProbe", "readinessProbe"]
 	p := probe(server, field)
 	not numeric(p)
@@ -134,8 +134,8 @@ deny contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
 	size := e.size
-	not model.spec.server in lib.reviewed_server_names
-	server := lib.servers[model.spec.server]
+	not model.spec.server in data.modelops.lib.reviewed_server_names
+	server := data.modelops.lib.servers[model.spec.server]
 	window := startup(server)
 	not window.assumed
 	not within_large_bounds(window.seconds)
@@ -144,7 +144,7 @@ deny contains lib.violation(model, msg) if {
 
 # The same two checks where the Server sets no probe and the verdict rests on Seldon's default.
 warn contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	reason := large_reason(server)
 	window := startup(server)
 	window.assumed
@@ -156,8 +156,8 @@ warn contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
 	size := e.size
-	not model.spec.server in lib.reviewed_server_names
-	server := lib.servers[model.spec.server]
+	not model.spec.server in data.modelops.lib.reviewed_server_names
+	server := data.modelops.lib.servers[model.spec.server]
 	window := startup(server)
 	window.assumed
 	not within_large_bounds(window.seconds)
@@ -172,7 +172,7 @@ within_large_bounds(seconds) if {
 # Readiness: a probe that times out after its period overlaps the next one; below 1 s the
 # kubelet rejects the pod (timeoutSeconds minimum is 1).
 warn contains lib.violation(server, msg) if {
-	some server in lib.reviewed_servers
+	some server in data.modelops.lib.reviewed_servers
 	p := probe(server, "readinessProbe")
 	timeout := object.get(p, "timeoutSeconds", 1)
 	period := object.get(p, "periodSeconds", 10)

@@ -39,18 +39,31 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 Obj = dict[str, Any]
 NOOP = "noop-models"
+DEPLOYMENT = ROOT / "platform" / "admission" / "deployment.yaml"
 TIMEOUT = 5.0   # the webhook's timeoutSeconds: the apiserver gives up (and fails closed) here
 TARGET_P99_MS = 10.0
 SWEEP = (0, 100, 300, 1000)
 
 
 # --- the cluster -------------------------------------------------------------------------------
+
+def deployed_workers() -> tuple[int, list[tuple[str, ...]]]:
+    """`--policy-workers` and `--policy-split` as platform/admission's Deployment passes them."""
+    from modelops.cli import build_parser
+
+    deployment = yaml.safe_load(DEPLOYMENT.read_text(encoding="utf-8"))
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    args = build_parser().parse_args(container["args"])
+    return args.policy_workers, list(args.policy_split)
+
 
 def prod_objects() -> list[Obj]:
     from modelops_plugins.admission.local import indexed_objects, read_rendered
@@ -120,7 +133,8 @@ def candidate(namespace: str, denied: bool) -> Obj:
 
 # --- the server process --------------------------------------------------------------------------
 
-def serve(kind: str, models: int, workers: int, port_file: Path) -> int:
+def serve(kind: str, models: int, workers: int, split: list[tuple[str, ...]],
+          port_file: Path) -> int:
     import kopf
     from admission_support import Harness, make_certificates
     from modelops_plugins.admission.resources import MODELS, WEBHOOKS, Webhook
@@ -137,7 +151,7 @@ def serve(kind: str, models: int, workers: int, port_file: Path) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     certs = make_certificates(port_file.parent / "certs")
     with Harness(objects, certs, webhooks=(*WEBHOOKS, Webhook(NOOP, MODELS)),
-                 extra=noop, policy_workers=workers) as plugin:
+                 extra=noop, policy_workers=workers, policy_split=split) as plugin:
         partial = port_file.with_suffix(".partial")
         partial.write_text(json.dumps({"port": plugin.port, "ca": str(certs.ca)}))
         partial.rename(port_file)   # atomic: the parent never reads a half-written file
@@ -169,10 +183,13 @@ class Server(NamedTuple):
         self.process.wait(30)
 
 
-def start_server(kind: str, models: int, workers: int, workdir: Path) -> Server:
+def start_server(kind: str, models: int, workers: int, split: list[tuple[str, ...]],
+                 workdir: Path) -> Server:
     port_file = workdir / f"{kind}.json"
     process = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--models",
                                 str(models), "--policy-workers", str(workers),
+                                *[f"--policy-split={','.join(group)}" for group in split or
+                                  [("none",)]],
                                 "--port-file", str(port_file)],
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -304,8 +321,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--models", type=int, default=1000)
-    parser.add_argument("--policy-workers", type=int, default=2, metavar="N",
-                        help="as the Deployment runs the plugin (its --policy-workers default)")
+    workers, deployed_split = deployed_workers()
+    parser.add_argument("--policy-workers", type=int, default=workers, metavar="N",
+                        help=f"default {workers}, as the Deployment runs the plugin")
+    parser.add_argument("--policy-split", action="append", metavar="P1,P2",
+                        type=lambda value: tuple(n for n in value.split(",") if n),
+                        help="default as the Deployment runs the plugin ("
+                             f"{' '.join(','.join(g) for g in deployed_split) or 'none'}); "
+                             "'none' judges each review whole")
     parser.add_argument("--sweep-count", type=int, default=40)
     parser.add_argument("--lower-rates", type=float, nargs="*", default=[100.0, 50.0],
                         help="also load the plugin at these rates (not against the targets)")
@@ -313,8 +336,9 @@ def main() -> int:
     parser.add_argument("--serve", choices=("spread", "sweep"), help=argparse.SUPPRESS)
     parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    split = [g for g in (args.policy_split or deployed_split) if g != ("none",)]
     if args.serve:
-        return serve(args.serve, args.models, args.policy_workers, args.port_file)
+        return serve(args.serve, args.models, args.policy_workers, split, args.port_file)
 
     load_before = os.getloadavg()[0]
     started = time.time()
@@ -322,7 +346,7 @@ def main() -> int:
     ok = candidate("models-b000", denied=False)
     bad = candidate("models-b000", denied=True)
     with tempfile.TemporaryDirectory(prefix="bench-admission-") as tmp:
-        server = start_server("spread", args.models, args.policy_workers, Path(tmp))
+        server = start_server("spread", args.models, args.policy_workers, split, Path(tmp))
         try:
             rss_indexed = server.rss_mib()
             bodies = [(review_body(bad if i % 10 == 9 else ok, f"bench-{i}"), i % 10 != 9)
@@ -341,7 +365,7 @@ def main() -> int:
         finally:
             server.stop()
 
-        sweep = start_server("sweep", 0, args.policy_workers, Path(tmp))
+        sweep = start_server("sweep", 0, args.policy_workers, split, Path(tmp))
         try:
             sweep_rows = []
             for extra in SWEEP:

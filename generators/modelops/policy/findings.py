@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NamedTuple
 
 Severity = Literal["deny", "warn"]
@@ -49,4 +49,9 @@ def findings_from_results(results: Mapping[str, Any], policies: Mapping[str, str
                 found.add(Finding(policies[package], severity, str(element.get("kind", "")),
                                   str(element.get("namespace", "")),
                                   str(element.get("name", "")), element["msg"]))
-    return sorted(found, key=lambda f: (f.severity != "deny", f.policy, f.object, f.message))
+    return ordered(found)
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Denies first, then by policy, object and message: the order every report uses."""
+    return sorted(findings, key=lambda f: (f.severity != "deny", f.policy, f.object, f.message))

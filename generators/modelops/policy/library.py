@@ -8,7 +8,8 @@ checks the package name, so a copied folder with a stale package cannot shadow a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,14 @@ class PolicyLibrary:
                      for rule in ("deny", "warn") if _defines(policy.source, rule)]
             fields.append(f'"{policy.segment}": {{{", ".join(rules)}}}')
         return "{" + ", ".join(fields) + "}"
+
+    def only(self, names: Collection[str]) -> PolicyLibrary:
+        """The same library with just these policies (and every helper): a smaller query."""
+        unknown = set(names) - {p.name for p in self.policies}
+        if unknown:
+            raise UsageError(f"no policy {', '.join(sorted(unknown))}; policies: "
+                             f"{', '.join(p.name for p in self.policies)}")
+        return replace(self, policies=tuple(p for p in self.policies if p.name in names))
 
     def names_by_segment(self) -> dict[str, str]:
         return {p.segment: p.name for p in self.policies}

@@ -67,6 +67,11 @@ def _common(parser: argparse.ArgumentParser, listen: str) -> None:
     parser.add_argument("--policy-workers", type=int, default=2, metavar="N",
                         help="evaluate reviews in N worker processes (0: on the event loop; "
                              "default 2)")
+    parser.add_argument("--policy-split", action="append", default=[], metavar="P1,P2",
+                        type=lambda value: tuple(n for n in value.split(",") if n),
+                        help="judge each review in parallel: one worker evaluates these "
+                             "policies, another the rest (repeatable; --policy-workers must "
+                             "be a multiple of the groups + 1)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
@@ -93,7 +98,7 @@ def _prepare(args: argparse.Namespace,
     address = parse_listen(args.listen)
     try:
         judge = Judge.load(args.policies or repo.root / "policies", args.engine,
-                           args.policy_workers)
+                           args.policy_workers, args.policy_split)
     except PolicyEngineError as exc:
         raise UsageError(f"the policy library does not compile: {exc}") from exc
     return judge, Readiness(), address

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
+from modelops.errors import UsageError
 from modelops.policy import Finding, PolicyEngine, PolicyLibrary
 from modelops.policy.inputs import Manifest
 
@@ -51,11 +52,13 @@ class Judge:
     """The policy library, compiled once per thread, answering reviews.
 
     With `workers`, reviews are evaluated in that many worker processes (workers.py), each
-    with its own compiled engine, which keeps the event loop free and uses every core.
+    with its own compiled engine, which keeps the event loop free and uses every core. With
+    `split` too, each review is shared out: one worker evaluates each named group of policies
+    and one more the policies no group names.
     """
 
     def __init__(self, library: PolicyLibrary, engine: str = "regorus",
-                 workers: int = 0) -> None:
+                 workers: int = 0, split: Sequence[Sequence[str]] = ()) -> None:
         self.library = library
         self.engine_kind = engine
         self.policies = tuple(p.name for p in library.policies)
@@ -63,12 +66,14 @@ class Judge:
         # nor freed on another thread. The operator uses exactly one (the event loop's).
         self._local = threading.local()
         self.engine()   # compile now: a broken library fails at start, not on a request
-        self._workers = PolicyWorkers(workers, library.root, engine) if workers > 0 else None
+        self._workers = (PolicyWorkers(workers, library.root, engine, partitions(library, split))
+                         if workers > 0 else None)
         self._documents = InputDocuments()
 
     @classmethod
-    def load(cls, policies: Path, engine: str = "regorus", workers: int = 0) -> Judge:
-        return cls(PolicyLibrary.load(policies), engine, workers)
+    def load(cls, policies: Path, engine: str = "regorus", workers: int = 0,
+             split: Sequence[Sequence[str]] = ()) -> Judge:
+        return cls(PolicyLibrary.load(policies), engine, workers, split)
 
     def close(self) -> None:
         if self._workers is not None:
@@ -94,6 +99,23 @@ class Judge:
         if engine is None:
             engine = self._local.engine = self.library.engine(self.engine_kind)
         return engine
+
+
+def partitions(library: PolicyLibrary,
+               split: Sequence[Sequence[str]]) -> list[tuple[str, ...]] | None:
+    """The named groups and the rest of the library: every policy in exactly one partition.
+
+    Raises UsageError for a name the library lacks or one named twice.
+    """
+    if not split:
+        return None
+    named = [name for group in split for name in group]
+    library.only(named)   # raises for an unknown name
+    if len(set(named)) != len(named):
+        raise UsageError(f"a policy is named in more than one group: {', '.join(named)}")
+    rest = tuple(p.name for p in library.policies if p.name not in named)
+    groups = [tuple(group) for group in split if group]
+    return groups + [rest] if rest else groups
 
 
 def _verdict(findings: Sequence[Finding], notes: Sequence[str]) -> Verdict:
