@@ -274,3 +274,10 @@ def test_partitions_cover_every_policy_once() -> None:
         partitions(library, [("overcommit",), ("overcommit", "alerts")])
     with pytest.raises(UsageError, match="3 policy workers cannot serve 2 partitions"):
         PolicyWorkers(3, POLICIES, "regorus", shares)
+
+
+def test_a_misnamed_split_stops_the_start_even_without_workers() -> None:
+    from modelops_plugins.admission.verdict import Judge
+
+    with pytest.raises(UsageError, match="no policy overcommitt"):
+        Judge(PolicyLibrary.load(POLICIES), workers=0, split=[("overcommitt",)])

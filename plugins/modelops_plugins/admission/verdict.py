@@ -66,7 +66,8 @@ class Judge:
         # nor freed on another thread. The operator uses exactly one (the event loop's).
         self._local = threading.local()
         self.engine()   # compile now: a broken library fails at start, not on a request
-        self._workers = (PolicyWorkers(workers, library.root, engine, partitions(library, split))
+        shares = partitions(library, split)   # checked even without workers: a typo fails now
+        self._workers = (PolicyWorkers(workers, library.root, engine, shares)
                          if workers > 0 else None)
         self._documents = InputDocuments()
 
