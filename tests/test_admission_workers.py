@@ -151,25 +151,32 @@ def test_an_abandoned_review_never_answers_the_next(one_worker: PolicyWorkers,
     assert asyncio.run(abandon_then_review()) == expected(quick)
 
 
-def test_a_worker_that_dies_fails_its_review_and_is_replaced(one_worker: PolicyWorkers,
-                                                             expected: Any) -> None:
+def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: str) -> Any:
+    """SIGKILL `victim` mid-review (that review must fail), wait for its replacement, then
+    judge `quick`."""
     slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
-    quick = _document(_renamed(_model("churn-predictor"), "quick"))
-    [victim] = one_worker.pids
+    count = len(workers.pids)
 
     async def kill_mid_review() -> Any:
-        review = asyncio.ensure_future(one_worker.evaluate(slow))
+        review = asyncio.ensure_future(workers.evaluate(slow))
         await asyncio.sleep(0.01)
         os.kill(victim, signal.SIGKILL)
         with pytest.raises(PolicyEngineError, match="died"):
             await review
         deadline = time.monotonic() + 60
-        while not one_worker.pids or one_worker.pids == [victim]:
+        while len(workers.pids) < count or victim in workers.pids:
             assert time.monotonic() < deadline, "no replacement worker"
             await asyncio.sleep(0.05)
-        return await one_worker.evaluate(quick)
+        return await workers.evaluate(quick)
 
-    assert asyncio.run(kill_mid_review()) == expected(quick)
+    return asyncio.run(kill_mid_review())
+
+
+def test_a_worker_that_dies_fails_its_review_and_is_replaced(one_worker: PolicyWorkers,
+                                                             expected: Any) -> None:
+    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+    [victim] = one_worker.pids
+    assert _review_after_a_kill(one_worker, victim, quick) == expected(quick)
     assert one_worker.pids and victim not in one_worker.pids
 
 
@@ -237,24 +244,10 @@ def test_a_shared_out_review_finds_what_the_whole_library_finds(
 def test_a_share_whose_worker_dies_fails_the_review(expected: Any) -> None:
     library = PolicyLibrary.load(POLICIES)
     workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
-    slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
     quick = _document(_renamed(_model("churn-predictor"), "quick", memory="64Gi"))
     victim = workers.pids[1]   # the worker of the policies no group names
-
-    async def kill_one_share() -> Any:
-        review = asyncio.ensure_future(workers.evaluate(slow))
-        await asyncio.sleep(0.01)
-        os.kill(victim, signal.SIGKILL)
-        with pytest.raises(PolicyEngineError, match="died"):
-            await review
-        deadline = time.monotonic() + 60
-        while len(workers.pids) < 2:
-            assert time.monotonic() < deadline, "no replacement worker"
-            await asyncio.sleep(0.05)
-        return await workers.evaluate(quick)
-
     try:
-        assert asyncio.run(kill_one_share()) == expected(quick)
+        assert _review_after_a_kill(workers, victim, quick) == expected(quick)
         assert victim not in workers.pids
     finally:
         workers.close()

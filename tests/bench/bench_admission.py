@@ -316,6 +316,8 @@ def summarize(label: str, results: list[Result]) -> Row:
 
 
 def main() -> int:
+    from modelops_plugins.admission.cli import policy_group
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -324,8 +326,7 @@ def main() -> int:
     workers, deployed_split = deployed_workers()
     parser.add_argument("--policy-workers", type=int, default=workers, metavar="N",
                         help=f"default {workers}, as the Deployment runs the plugin")
-    parser.add_argument("--policy-split", action="append", metavar="P1,P2",
-                        type=lambda value: tuple(n for n in value.split(",") if n),
+    parser.add_argument("--policy-split", action="append", metavar="P1,P2", type=policy_group,
                         help="default as the Deployment runs the plugin ("
                              f"{' '.join(','.join(g) for g in deployed_split) or 'none'}); "
                              "'none' judges each review whole")

@@ -68,12 +68,17 @@ def _common(parser: argparse.ArgumentParser, listen: str) -> None:
                         help="evaluate reviews in N worker processes (0: on the event loop; "
                              "default 2)")
     parser.add_argument("--policy-split", action="append", default=[], metavar="P1,P2",
-                        type=lambda value: tuple(n for n in value.split(",") if n),
+                        type=policy_group,
                         help="judge each review in parallel: one worker evaluates these "
                              "policies, another the rest (repeatable; --policy-workers must "
                              "be a multiple of the groups + 1)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+def policy_group(value: str) -> tuple[str, ...]:
+    """`--policy-split overcommit,probe-windows` -> ("overcommit", "probe-windows")."""
+    return tuple(name for name in value.split(",") if name)
 
 
 def parse_listen(value: str) -> tuple[str, int]:
