@@ -163,24 +163,63 @@ artifact_size_annotation := "modelops.dev/artifact-size"
 # The artifact size a Model declares; undefined when absent or malformed.
 artifact_size(model) := bytes(annotation(model, artifact_size_annotation))
 
-# Byte quantities of every Model's memory and declared artifact size, parsed once per distinct
+# --- facts about one object, computed once -----------------------------------------------------
+# What the capacity rules need from a Model, read off that Model alone (never off the
+# environment or other objects), so it can be computed once per object: the admission plugin
+# computes each indexed object's facts when it indexes the object (`computed_cluster_facts` over
+# it) and sends them as `input.cluster_facts`, one entry per `input.cluster` object, in order.
+# Without them (CI), they are computed here; both ways give the same findings (tested).
+
+has_cluster_facts if {
+	is_array(input.cluster_facts)
+	count(input.cluster_facts) == count(input.cluster)
+}
+
+# One entry per input.cluster object: {"model": its model_fact} for a Seldon Model, {} otherwise.
+computed_cluster_facts := [facts |
+	some o in input.cluster
+	facts := _object_facts(o)
+]
+
+_object_facts(o) := {"model": model_fact(o)} if {
+	o.kind == "Model"
+	startswith(object.get(o, "apiVersion", ""), seldon_api)
+} else := {}
+
+# {"name", "server" (null when unpinned), "replicas", "memory" in bytes, "artifact" (the
+# artifact-size annotation in bytes, else the memory)}; bytes are null when unset or unparseable.
+model_fact(m) := {
+	"name": object.get(m, ["metadata", "name"], ""),
+	"server": object.get(m, ["spec", "server"], null),
+	"replicas": object.get(m, ["spec", "replicas"], 1),
+	"memory": memory,
+	"artifact": object.get(quantities, object.get(m, ["metadata", "annotations", artifact_size_annotation], null), memory),
+} if {
+	memory := object.get(quantities, object.get(m, ["spec", "memory"], null), null)
+}
+
+# The Models whose facts this evaluation computes: the reviewed ones, and the cluster's when
+# input.cluster_facts does not bring them.
+_factless_models := reviewed_models if has_cluster_facts else := models
+
+# Byte quantities of those Models' memory and declared artifact size, parsed once per distinct
 # value: models share a handful of sizes.
 quantities := {q: b |
-	some q in {object.get(m, ["spec", "memory"], null) | some m in models} | {object.get(m, ["metadata", "annotations", artifact_size_annotation], null) | some m in models}
+	some q in {object.get(m, ["spec", "memory"], null) | some m in _factless_models} | {object.get(m, ["metadata", "annotations", artifact_size_annotation], null) | some m in _factless_models}
 	b := bytes(q)
 }
 
-# Every Model with what the capacity rules need, computed once per evaluation: {"model", "name",
-# "server" (null when unpinned), "replicas", "memory" and "declared" (the artifact-size
-# annotation) in bytes, null when unset or unparseable}.
-model_facts := [{
-	"model": m, "name": object.get(m, ["metadata", "name"], ""),
-	"server": object.get(m, ["spec", "server"], null),
-	"replicas": object.get(m, ["spec", "replicas"], 1),
-	"memory": object.get(quantities, object.get(m, ["spec", "memory"], null), null),
-	"declared": object.get(quantities, object.get(m, ["metadata", "annotations", artifact_size_annotation], null), null),
-} |
-	some m in models
+# The facts of every Model, under review or in the cluster; those under review also carry the
+# Model itself ("model"), which is how a rule tells them apart.
+model_facts := array.concat(
+	[object.union(model_fact(m), {"model": m}) | some m in reviewed_models],
+	_cluster_model_facts,
+)
+
+_cluster_model_facts := [f.model | some f in input.cluster_facts; f.model] if has_cluster_facts else := [model_fact(m) |
+	some m in input.cluster
+	m.kind == "Model"
+	startswith(object.get(m, "apiVersion", ""), seldon_api)
 ]
 
 drift_annotations := {"modelops.dev/drift-p-value", "modelops.dev/drift-reference-rows", "modelops.dev/drift-batch-size"}

@@ -24,14 +24,13 @@ pools := {name: facts |
 	facts := {
 		"capacity": capacity, "replicas": replicas, "ratio": ratio,
 		"physical": capacity * replicas, "per_replica": capacity * ratio,
-		"demand": sum([f | some m in models_on[name]; f := m.footprint]),
+		"demand": sum([f | some m in models_on[name]; f := m.memory * m.replicas]),
 	}
 }
 
-# Models pinned to a pool with their memory parsed (data.modelops.lib.model_facts). A model without memory
-# counts 0 bytes, as in Seldon (the memory policy denies that separately).
-sized_models := [{"model": f.model, "name": f.name, "server": f.server, "memory": f.memory,
-	"replicas": f.replicas, "footprint": f.memory * f.replicas} |
+# The facts of the Models pinned to a pool with their memory parsed (data.modelops.lib.model_facts).
+# A model without memory counts 0 bytes, as in Seldon (the memory policy denies that separately).
+sized_models := [f |
 	some f in data.modelops.lib.model_facts
 	f.server != null
 	f.memory != null
@@ -39,7 +38,8 @@ sized_models := [{"model": f.model, "name": f.name, "server": f.server, "memory"
 
 models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in data.modelops.lib.servers}
 
-reviewed_sized := [m | some m in sized_models; m.name in data.modelops.lib.reviewed_model_names]
+# Those under review carry the Model itself.
+reviewed_sized := [f | some f in sized_models; f.model]
 
 load_ratio(name) := pools[name].demand / pools[name].physical
 

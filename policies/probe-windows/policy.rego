@@ -28,27 +28,19 @@ window_fields := ["initialDelaySeconds", "periodSeconds", "failureThreshold"]
 # --- what a pool may host ----------------------------------------------------------------------
 
 # The artifact a Model brings to its pool: its declared size, else its memory (which the
-# memory-and-replicas policy keeps at or above the artifact size). {"model", "size"} of every
-# Model over 2 GiB, from data.modelops.lib.model_facts.
-large_models := array.concat(
-	[{"model": f.model, "name": f.name, "server": f.server, "size": f.declared} |
-		some f in data.modelops.lib.model_facts
-		f.declared != null
-		f.declared > large_artifact
-	],
-	[{"model": f.model, "name": f.name, "server": f.server, "size": f.memory} |
-		some f in data.modelops.lib.model_facts
-		f.declared == null
-		f.memory != null
-		f.memory > large_artifact
-	],
-)
+# memory-and-replicas policy keeps at or above the artifact size). The facts of every Model over
+# 2 GiB (data.modelops.lib.model_facts).
+large_models := [f |
+	some f in data.modelops.lib.model_facts
+	f.artifact != null
+	f.artifact > large_artifact
+]
 
 # [pool, model, size] for every Model over 2 GiB pinned to a pool, in objects or cluster.
-large_pinned := {[e.server, e.name, e.size] | some e in large_models; e.server != null}
+large_pinned := {[f.server, f.name, f.artifact] | some f in large_models; f.server != null}
 
-# {"model", "size"} of every Model over 2 GiB under review.
-reviewed_large := [e | some e in large_models; e.name in data.modelops.lib.reviewed_model_names]
+# The facts of every Model over 2 GiB under review: they carry the Model itself.
+reviewed_large := [f | some f in large_models; f.model]
 
 declared_max(server) := lib.bytes(lib.annotation(server, max_artifact_annotation))
 
@@ -133,7 +125,7 @@ deny contains lib.violation(server, msg) if {
 deny contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
-	size := e.size
+	size := e.artifact
 	not model.spec.server in data.modelops.lib.reviewed_server_names
 	server := data.modelops.lib.servers[model.spec.server]
 	window := startup(server)
@@ -155,7 +147,7 @@ warn contains lib.violation(server, msg) if {
 warn contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
-	size := e.size
+	size := e.artifact
 	not model.spec.server in data.modelops.lib.reviewed_server_names
 	server := data.modelops.lib.servers[model.spec.server]
 	window := startup(server)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from modelops.errors import UsageError
 from modelops.policy.findings import Finding, findings_from_results
-from modelops.policy.inputs import PolicyInput
+from modelops.policy.inputs import Manifest, PolicyInput
 from modelops.policy.library import PolicyLibrary, package_of
 
 # regorus builds an `anyhow` error for many a failed lookup inside an evaluation, and with
@@ -32,6 +32,8 @@ from modelops.policy.library import PolicyLibrary, package_of
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 ROOT_QUERY = "data.modelops.policies"
+# What the library computes about each context object on its own (policies/lib/kubernetes.rego).
+FACTS_QUERY = "data.modelops.lib.computed_cluster_facts"
 ENGINES = ("regorus", "regopy", "opa")
 _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s+if\b", re.MULTILINE)
 
@@ -73,6 +75,22 @@ class PolicyEngine(ABC):
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
         """`data.modelops.policies` for this input: {package segment: {rule: value}}."""
 
+    @abstractmethod
+    def value_of(self, document: PolicyInput, ref: str) -> Any:
+        """The value of rule `ref` (`data.<package>.<rule>`) for this input; None if undefined."""
+
+    def cluster_facts(self, cluster: list[Manifest]) -> list[Any]:
+        """Each object's facts, one per object in order, as `input.cluster_facts` carries them.
+
+        The library computes them from each object alone (never from the environment or the
+        other objects), so a caller that judges many inputs against the same objects computes
+        them once per object instead of once per input.
+        """
+        facts = self.value_of({"environment": {}, "objects": [], "cluster": cluster}, FACTS_QUERY)
+        if not isinstance(facts, list) or len(facts) != len(cluster):
+            raise PolicyEngineError(f"{FACTS_QUERY} does not give one entry per object")
+        return facts
+
     def evaluate_raw_json(self, document: str) -> Mapping[str, Any]:
         parsed: PolicyInput = json.loads(document)
         return self.evaluate_raw(parsed)
@@ -106,6 +124,13 @@ class RegorusEngine(PolicyEngine):
         except RuntimeError as exc:
             raise PolicyEngineError(_without_backtrace(str(exc))) from exc
         return self._evaluate_loaded()
+
+    def value_of(self, document: PolicyInput, ref: str) -> Any:
+        try:
+            self._engine.set_input(document)
+        except RuntimeError as exc:
+            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+        return self.query(ref)
 
     def _evaluate_loaded(self) -> Mapping[str, Any]:
         try:
@@ -157,20 +182,28 @@ class RegopyEngine(PolicyEngine):
         return interpreter
 
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
+        value = self.value_of(document, self._query)
+        if not isinstance(value, dict):
+            raise PolicyEngineError(f"regopy: unexpected result {str(value)[:500]}")
+        return value
+
+    def value_of(self, document: PolicyInput, ref: str) -> Any:
         interpreter = self._interpreter()
         interpreter.set_input(self._regopy.Input(document))
         try:
-            output = str(interpreter.query(self._query))
+            output = str(interpreter.query(ref))
         except ValueError as exc:   # regopy parses its own output; broken JSON lands here
             raise PolicyEngineError(f"regopy: {exc}") from exc
+        if output.strip() == "undefined":
+            return None
         try:
             parsed = json.loads(output)
         except json.JSONDecodeError as exc:
             raise PolicyEngineError(f"regopy: {output.strip()[:2000]}") from exc
         values = parsed.get("expressions") if isinstance(parsed, dict) else None
-        if not values or not isinstance(values[0], dict):
+        if not values:
             raise PolicyEngineError(f"regopy: unexpected result {output[:500]}")
-        return dict(values[0])
+        return values[0]
 
 
 class OpaServerEngine(PolicyEngine):
@@ -202,6 +235,13 @@ class OpaServerEngine(PolicyEngine):
             raise PolicyEngineError(f"OPA server: {exc}") from exc
         result = response.get("result")
         return result if isinstance(result, dict) else {}
+
+    def value_of(self, document: PolicyInput, ref: str) -> Any:
+        try:
+            return self._client.query_rule(dict(document),
+                                           ref.removeprefix("data.")).get("result")
+        except Exception as exc:
+            raise PolicyEngineError(f"OPA server: {exc}") from exc
 
 
 def _without_backtrace(message: str) -> str:

@@ -8,13 +8,17 @@ it), so "the same object" (`is`) means "the same text". The cache holds strong r
 the manifests it describes, so an id can never be reused while its text is cached.
 
 The document is the one `modelops.policy.build_input` makes (the reviewed object replaces an
-indexed one of the same kind, namespace and name), as text for `evaluate_json`.
+indexed one of the same kind, namespace and name), as text for `evaluate_json`. Given a
+`facts` function (`PolicyEngine.cluster_facts`), it also carries `cluster_facts`: what the
+library computes about each context object on its own (its parsed capacity facts). Those are
+cached with the object's text, so a review computes them only for the object under review
+instead of for its whole namespace (policies/README.md, "Keeping rules fast").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from modelops.policy.inputs import Manifest, identity
@@ -24,6 +28,10 @@ class _Cached(NamedTuple):
     manifests: tuple[Manifest, ...]
     identities: tuple[tuple[str, str, str], ...]
     texts: tuple[str, ...]
+    facts: tuple[str, ...]   # "" each without a facts function
+
+
+FactsOf = Callable[[list[Manifest]], list[Any]]
 
 
 def _dumps(value: Any) -> str:
@@ -33,7 +41,8 @@ def _dumps(value: Any) -> str:
 class InputDocuments:
     """Builds review inputs; remembers each namespace's serialised context."""
 
-    def __init__(self) -> None:
+    def __init__(self, facts: FactsOf | None = None) -> None:
+        self._facts = facts
         self._namespaces: dict[str, _Cached] = {}
         self._environments: dict[str, tuple[Mapping[str, Any], str]] = {}
 
@@ -42,21 +51,29 @@ class InputDocuments:
         replaced = identity(obj)
         namespace = replaced[1]
         cached = self._context(namespace, cluster)
-        context = [text for key, text in zip(cached.identities, cached.texts, strict=True)
-                   if key != replaced]
+        kept = [index for index, key in enumerate(cached.identities) if key != replaced]
+        context = ",".join(cached.texts[i] for i in kept)
+        facts = (f',"cluster_facts":[{",".join(cached.facts[i] for i in kept)}]'
+                 if self._facts is not None else "")
         return (f'{{"environment":{self._environment(namespace, environment)},'
-                f'"objects":[{_dumps(obj)}],"cluster":[{",".join(context)}]}}')
+                f'"objects":[{_dumps(obj)}],"cluster":[{context}]{facts}}}')
 
     def _context(self, namespace: str, cluster: Sequence[Manifest]) -> _Cached:
         cached = self._namespaces.get(namespace)
         if cached is not None and len(cached.manifests) == len(cluster) and all(
                 a is b for a, b in zip(cached.manifests, cluster, strict=True)):
             return cached
-        known = ({id(m): t for m, t in zip(cached.manifests, cached.texts, strict=True)}
+        known = ({id(m): (t, f) for m, t, f in zip(cached.manifests, cached.texts, cached.facts,
+                                                    strict=True)}
                  if cached is not None else {})
         manifests = tuple(cluster)
+        new = [m for m in manifests if id(m) not in known]
+        facts = self._facts(new) if self._facts is not None and new else [None] * len(new)
+        known.update((id(m), (_dumps(m), "" if f is None else _dumps(f)))
+                     for m, f in zip(new, facts, strict=True))
         fresh = _Cached(manifests, tuple(identity(m) for m in manifests),
-                        tuple(known.get(id(m)) or _dumps(m) for m in manifests))
+                        tuple(known[id(m)][0] for m in manifests),
+                        tuple(known[id(m)][1] for m in manifests))
         if manifests:
             self._namespaces[namespace] = fresh
         else:

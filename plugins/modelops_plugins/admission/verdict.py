@@ -69,7 +69,8 @@ class Judge:
         shares = partitions(library, split)   # checked even without workers: a typo fails now
         self._workers = (PolicyWorkers(workers, library.root, engine, shares)
                          if workers > 0 else None)
-        self._documents = InputDocuments()
+        # Facts are computed on the thread that builds the document, with its own engine.
+        self._documents = InputDocuments(lambda cluster: self.engine().cluster_facts(cluster))
 
     @classmethod
     def load(cls, policies: Path, engine: str = "regorus", workers: int = 0,

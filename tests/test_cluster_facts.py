@@ -1,0 +1,143 @@
+"""Precomputed cluster facts (`input.cluster_facts`) change nothing but the cost of a review.
+
+The library computes what its capacity rules need from each context object on its own
+(`data.modelops.lib.computed_cluster_facts`); the admission plugin computes that once per
+indexed object and sends it along, and the same Rego computes it when it is absent (CI). Here:
+
+- every policy sample, reviewed whole or one object at a time with the rest and the prod
+  namespace as context, gives the same findings with the facts as without; so does each prod
+  Model reviewed in its namespace, as it is and grown past its pool (regorus; regopy, about
+  a hundred times slower here, on the whole samples and a few Models);
+- facts that disagree with their objects are used, so this comparison can fail;
+- the plugin's documents carry one fact per context object, aligned after the reviewed object's
+  indexed copy is dropped, and compute facts only for objects they have not seen.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from admission_support import REPO_ROOT
+from modelops.policy import PolicyEngine, PolicyLibrary, build_input
+from modelops.policy.inputs import Manifest, PolicyInput
+from modelops_plugins.admission.documents import InputDocuments
+from modelops_plugins.admission.local import read_rendered
+
+LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
+PROD = read_rendered(REPO_ROOT / "environments" / "prod" / "rendered")
+ENVIRONMENT = json.loads(next(o for o in PROD if o["kind"] == "ConfigMap"
+                              and o["metadata"]["name"] == "modelops-environment")
+                         ["data"]["environment.json"])
+SELDON = [o for o in PROD if o["apiVersion"].startswith("mlops.seldon.io/")
+          or o["kind"] == "PrometheusRule"]
+
+
+@pytest.fixture(scope="module", params=["regorus", "regopy"])
+def engine(request: pytest.FixtureRequest) -> PolicyEngine:
+    return LIBRARY.engine(request.param)
+
+
+def _with_facts(engine: PolicyEngine, document: PolicyInput) -> dict[str, Any]:
+    return {**document, "cluster_facts": engine.cluster_facts(document["cluster"])}
+
+
+def _sample_inputs() -> Iterator[tuple[str, PolicyInput]]:
+    for policy in LIBRARY.policies:
+        for verdict in ("allowed", "disallowed"):
+            for path in policy.samples(verdict):
+                objects = [o for o in yaml.safe_load_all(path.read_text()) if o]
+                name = f"{policy.name}/{path.name}"
+                yield name, build_input(objects, cluster=SELDON, environment=ENVIRONMENT)
+                for index, obj in enumerate(objects):
+                    rest = objects[:index] + objects[index + 1:]
+                    yield (f"{name}[{index}]",
+                           build_input([obj], cluster=rest + SELDON, environment=ENVIRONMENT))
+
+
+SAMPLE_INPUTS = list(_sample_inputs())
+
+
+def test_samples_find_the_same_with_facts(engine: PolicyEngine) -> None:
+    inputs = [(name, document) for name, document in SAMPLE_INPUTS
+              if engine.name == "regorus" or not name.endswith("]")]
+    differ = [name for name, document in inputs
+              if engine.evaluate(_with_facts(engine, document)) != engine.evaluate(document)]
+    assert differ == []
+    found = {f.policy for _, d in inputs for f in engine.evaluate(d)}
+    assert {"overcommit", "probe-windows"} <= found   # the rules that read the facts judged
+
+
+def test_each_prod_model_is_judged_the_same_with_facts(engine: PolicyEngine) -> None:
+    models = [o for o in SELDON if o["kind"] == "Model"]
+    for model in models if engine.name == "regorus" else models[:3]:
+        grown = copy.deepcopy(model)
+        grown["spec"]["memory"] = "40Gi"   # over 2 GiB, and past its pool's ratio
+        for reviewed in (model, grown):
+            document = build_input([reviewed], cluster=SELDON, environment=ENVIRONMENT)
+            assert engine.evaluate(_with_facts(engine, document)) == engine.evaluate(document)
+
+
+def test_facts_are_what_the_rules_read() -> None:
+    """Facts that say another memory change the verdict: the comparison above can fail."""
+    engine = LIBRARY.engine("regorus")
+    model = next(o for o in SELDON if o["kind"] == "Model" and o["spec"].get("server"))
+    document = build_input([model], cluster=SELDON, environment=ENVIRONMENT)
+    facts = engine.cluster_facts(document["cluster"])
+    for entry in facts:
+        if "model" in entry and entry["model"]["server"] == model["spec"]["server"]:
+            entry["model"]["memory"] = 1 << 50
+    lied = engine.evaluate({**document, "cluster_facts": facts})
+    assert any(f.policy == "overcommit" and f.severity == "deny" for f in lied)
+    assert not any(f.severity == "deny" for f in engine.evaluate(document))
+
+
+def test_facts_come_one_per_object_and_only_for_models() -> None:
+    facts = LIBRARY.engine("regorus").cluster_facts(SELDON)
+    assert len(facts) == len(SELDON)
+    for obj, entry in zip(SELDON, facts, strict=True):
+        if obj["kind"] == "Model":
+            assert entry["model"]["name"] == obj["metadata"]["name"]
+            assert entry["model"]["server"] == obj["spec"].get("server")
+        else:
+            assert entry == {}
+
+
+class _CountingFacts:
+    def __init__(self, engine: PolicyEngine) -> None:
+        self.engine = engine
+        self.asked: list[list[str]] = []
+
+    def __call__(self, cluster: list[Manifest]) -> list[Any]:
+        self.asked.append([o["metadata"]["name"] for o in cluster])
+        return self.engine.cluster_facts(cluster)
+
+
+def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
+    engine = LIBRARY.engine("regorus")
+    facts = _CountingFacts(engine)
+    documents = InputDocuments(facts)
+    cluster = list(SELDON)
+    reviewed = copy.deepcopy(next(o for o in cluster if o["kind"] == "Model"))
+    reviewed["spec"]["memory"] = "40Gi"
+
+    first = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    assert len(first["cluster_facts"]) == len(first["cluster"]) == len(cluster) - 1
+    assert first["cluster_facts"] == engine.cluster_facts(first["cluster"])
+    expected = build_input([reviewed], cluster=cluster, environment=ENVIRONMENT)
+    assert engine.evaluate_json(json.dumps(first)) == engine.evaluate(expected)
+    assert len(facts.asked) == 1 and len(facts.asked[0]) == len(cluster)
+
+    documents.build(reviewed, cluster, ENVIRONMENT)
+    assert len(facts.asked) == 1   # the same objects: nothing recomputed
+    index = next(i for i, o in enumerate(cluster) if o["kind"] == "Model" and i > 0)
+    changed = copy.deepcopy(cluster[index])
+    changed["spec"]["memory"] = "7Gi"
+    cluster[index] = changed   # kopf replaces an index value when its object changes
+    second = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    assert facts.asked[1:] == [[changed["metadata"]["name"]]]
+    assert second["cluster_facts"] == engine.cluster_facts(second["cluster"])
