@@ -8,7 +8,8 @@ indexed object and sends it along, and the same Rego computes it when it is abse
   namespace as context, gives the same findings with the facts as without; so does each prod
   Model reviewed in its namespace, as it is and grown past its pool (regorus; regopy, about
   a hundred times slower here, on the whole samples and a few Models);
-- facts that disagree with their objects are used, so this comparison can fail;
+- facts that disagree with their objects are used (a Model's memory, an alert's threshold), so
+  this comparison can fail;
 - the plugin's documents carry one fact per context object, aligned after the reviewed object's
   indexed copy is dropped, and compute facts only for objects they have not seen.
 """
@@ -83,26 +84,37 @@ def test_each_prod_model_is_judged_the_same_with_facts(engine: PolicyEngine) -> 
 
 
 def test_facts_are_what_the_rules_read() -> None:
-    """Facts that say another memory change the verdict: the comparison above can fail."""
+    """Facts that say otherwise change the verdict: the comparison above can fail."""
     engine = LIBRARY.engine("regorus")
-    model = next(o for o in SELDON if o["kind"] == "Model" and o["spec"].get("server"))
+    model = next(o for o in SELDON if o["kind"] == "Model" and o["spec"].get("server")
+                 and o["metadata"]["labels"]["app.kubernetes.io/component"] == "model")
     document = build_input([model], cluster=SELDON, environment=ENVIRONMENT)
     facts = engine.cluster_facts(document["cluster"])
     for entry in facts:
         if "model" in entry and entry["model"]["server"] == model["spec"]["server"]:
             entry["model"]["memory"] = 1 << 50
-    lied = engine.evaluate({**document, "cluster_facts": facts})
-    assert any(f.policy == "overcommit" and f.severity == "deny" for f in lied)
+        for rules in entry.get("rule_file", {}).get("groups", {}).values():
+            for rule in rules:
+                rule["threshold"] = 1000
+    lied = {f.policy for f in engine.evaluate({**document, "cluster_facts": facts})
+            if f.severity == "deny"}
+    assert lied == {"overcommit", "alerts"}
     assert not any(f.severity == "deny" for f in engine.evaluate(document))
 
 
-def test_facts_come_one_per_object_and_only_for_models() -> None:
+def test_facts_come_one_per_object_for_models_and_rule_files() -> None:
     facts = LIBRARY.engine("regorus").cluster_facts(SELDON)
     assert len(facts) == len(SELDON)
     for obj, entry in zip(SELDON, facts, strict=True):
         if obj["kind"] == "Model":
             assert entry["model"]["name"] == obj["metadata"]["name"]
             assert entry["model"]["server"] == obj["spec"].get("server")
+        elif obj["kind"] == "PrometheusRule":
+            groups = entry["rule_file"]["groups"]
+            assert set(groups) == {g["name"] for g in obj["spec"]["groups"]}
+            watched = [r["threshold"] for rules in groups.values() for r in rules
+                       if r["alert"] in ("ModelLatencyHigh", "ModelErrorRateHigh")]
+            assert watched and all(isinstance(t, (int, float)) for t in watched)
         else:
             assert entry == {}
 

@@ -53,11 +53,9 @@ own_group(model) := sprintf("modelops.%s.model.%s", [env_name(model), lib.name(m
 
 env_group(model) := sprintf("modelops.%s.models", [env_name(model)])
 
-rule_file_api := "monitoring.coreos.com/"
-
 is_rule_file(obj) if {
 	obj.kind == "PrometheusRule"
-	startswith(object.get(obj, "apiVersion", ""), rule_file_api)
+	startswith(object.get(obj, "apiVersion", ""), data.modelops.lib.rule_file_api)
 }
 
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
@@ -68,43 +66,23 @@ rule_file_count := count(rule_files)
 
 groups(pr) := [g | some g in lib.array_at(pr, ["spec", "groups"]); is_object(g)]
 
-# group name -> rules, once per PrometheusRule. Names are unique in a valid file; a file that
-# repeats one (Prometheus refuses to load it) is indexed the slow way instead of aborting.
-group_index(gs) := {g.name: lib.array_at(g, "rules") | some g in gs} if {
-	count(gs) == count({g.name | some g in gs})
-} else := {name: rules |
-	some name in {g.name | some g in gs}
-	rules := [r | some g in gs; g.name == name; some r in lib.array_at(g, "rules")]
-}
+reviewed_rule_keys := {[namespace(pr), lib.name(pr)] | some pr in reviewed_rule_files}
 
-identity(obj) := [namespace(obj), lib.name(obj)]
-
-reviewed_rule_keys := {identity(pr) | some pr in reviewed_rule_files}
-
-# is_rule_file spelled out: a function call per object costs as much as the rest of the filter.
-rule_files := [{"reviewed": reviewed, "groups": group_index(groups(pr))} |
-	some pr in data.modelops.lib.all_objects
-	pr.kind == "PrometheusRule"
-	startswith(object.get(pr, "apiVersion", ""), rule_file_api)
-	reviewed := identity(pr) in reviewed_rule_keys
-]
+# {"reviewed", "groups"} of every PrometheusRule: its alerting rules by group, with their
+# thresholds read (lib.rule_file_fact; the cluster's come precomputed in the admission plugin).
+rule_files := array.concat(
+	[{"reviewed": true, "groups": lib.rule_file_fact(pr).groups} | some pr in reviewed_rule_files],
+	[{"reviewed": f.key in reviewed_rule_keys, "groups": f.groups} | some f in data.modelops.lib.cluster_rule_file_facts],
+)
 
 # --- thresholds ------------------------------------------------------------------------------------
 
-# The number after the final ">" of the expression ("> 0.5", ">= 0.5").
-threshold(rule) := lib.number(trim_left(trim_space(parts[count(parts) - 1]), "= ")) if {
-	expr := rule.expr
-	is_string(expr)
-	parts := split(expr, ">")
-	count(parts) > 1
-}
-
-# A problem with one rule's threshold, as text; null when the rule is fine.
-threshold_problem(rule) := sprintf("%s threshold cannot be read from expr (expected '... > <number>')", [rule.alert]) if {
-	not threshold(rule)
-} else := sprintf("%s threshold %v%s is looser than %s: it must be at most %v%s", [rule.alert, t, s.unit, s.what, s.limit, s.unit]) if {
-	t := threshold(rule)
-	s := signals[rule.alert]
+# A problem with one rule's threshold (lib.alert_threshold, null when unreadable), as text; null
+# when the rule is fine.
+threshold_problem(alert, t) := sprintf("%s threshold cannot be read from expr (expected '... > <number>')", [alert]) if {
+	t == null
+} else := sprintf("%s threshold %v%s is looser than %s: it must be at most %v%s", [alert, t, s.unit, s.what, s.limit, s.unit]) if {
+	s := signals[alert]
 	t > s.limit
 } else := null
 
@@ -122,10 +100,9 @@ alert_index := {name: by_alert |
 	some name in wanted_groups
 	by_alert := {alert: entries |
 		some alert in watched_alerts
-		entries := [{"reviewed": file.reviewed, "problem": threshold_problem(r)} |
+		entries := [{"reviewed": file.reviewed, "problem": threshold_problem(alert, r.threshold)} |
 			some file in rule_files
 			some r in object.get(file.groups, name, [])
-			is_object(r)
 			r.alert == alert
 		]
 		count(entries) > 0
@@ -202,7 +179,7 @@ deny contains lib.violation(pr, msg) if {
 	some rule in lib.array_at(g, "rules")
 	is_object(rule)
 	signals[rule.alert]
-	problem := threshold_problem(rule)
+	problem := threshold_problem(rule.alert, lib.alert_threshold(rule))
 	problem != null
 	msg := sprintf("group %s: %s", [g.name, problem])
 }

@@ -175,7 +175,8 @@ has_cluster_facts if {
 	count(input.cluster_facts) == count(input.cluster)
 }
 
-# One entry per input.cluster object: {"model": its model_fact} for a Seldon Model, {} otherwise.
+# One entry per input.cluster object: {"model": model_fact} for a Seldon Model, {"rule_file":
+# rule_file_fact} for a PrometheusRule, {} for anything else.
 computed_cluster_facts := [facts |
 	some o in input.cluster
 	facts := _object_facts(o)
@@ -184,6 +185,9 @@ computed_cluster_facts := [facts |
 _object_facts(o) := {"model": model_fact(o)} if {
 	o.kind == "Model"
 	startswith(object.get(o, "apiVersion", ""), seldon_api)
+} else := {"rule_file": rule_file_fact(o)} if {
+	o.kind == "PrometheusRule"
+	startswith(object.get(o, "apiVersion", ""), rule_file_api)
 } else := {}
 
 # {"name", "server" (null when unpinned), "replicas", "memory" in bytes, "artifact" (the
@@ -220,6 +224,48 @@ _cluster_model_facts := [f.model | some f in input.cluster_facts; f.model] if ha
 	some m in input.cluster
 	m.kind == "Model"
 	startswith(object.get(m, "apiVersion", ""), seldon_api)
+]
+
+# --- PrometheusRules (the alerts policy) ------------------------------------------------------
+
+rule_file_api := "monitoring.coreos.com/"
+
+# {"key": [namespace, name], "groups": {group name: [{"alert", "threshold"} of each alerting
+# rule]}}. Group names are unique in a valid file; a file that repeats one (Prometheus refuses
+# to load it) is indexed the slow way instead of aborting the evaluation.
+rule_file_fact(pr) := {
+	"key": [object.get(pr, ["metadata", "namespace"], ""), name(pr)],
+	"groups": _rule_groups([g | some g in array_at(pr, ["spec", "groups"]); is_object(g)]),
+}
+
+_rule_groups(gs) := {g.name: _alerting(array_at(g, "rules")) | some g in gs} if {
+	count(gs) == count({g.name | some g in gs})
+} else := {group: _alerting(rules) |
+	some group in {g.name | some g in gs}
+	rules := [r | some g in gs; g.name == group; some r in array_at(g, "rules")]
+}
+
+_alerting(rules) := [{"alert": r.alert, "threshold": alert_threshold(r)} |
+	some r in rules
+	is_object(r)
+	is_string(r.alert)
+]
+
+# The number after the final ">" of an alerting rule's expression ("> 0.5", ">= 0.5"); null
+# when it has none.
+alert_threshold(rule) := t if {
+	expr := rule.expr
+	is_string(expr)
+	parts := split(expr, ">")
+	count(parts) > 1
+	t := number(trim_left(trim_space(parts[count(parts) - 1]), "= "))
+} else := null
+
+# The rule files' facts in the cluster, from input.cluster_facts when it brings them.
+cluster_rule_file_facts := [f.rule_file | some f in input.cluster_facts; f.rule_file] if has_cluster_facts else := [rule_file_fact(pr) |
+	some pr in input.cluster
+	pr.kind == "PrometheusRule"
+	startswith(object.get(pr, "apiVersion", ""), rule_file_api)
 ]
 
 drift_annotations := {"modelops.dev/drift-p-value", "modelops.dev/drift-reference-rows", "modelops.dev/drift-batch-size"}
