@@ -158,8 +158,9 @@ class Harness:
                  webhooks: Sequence[Webhook] = WEBHOOKS,
                  extra: Callable[[kopf.OperatorRegistry], None] | None = None,
                  wait_for_indexes: bool = True, policy_workers: int = 0,
-                 policy_split: Sequence[Sequence[str]] = ()) -> None:
+                 policy_split: Sequence[Sequence[str]] = (), freeze_heap: bool = False) -> None:
         self.objects = list(objects)
+        self.freeze_heap = freeze_heap   # as `modelops admission run` does; never in pytest
         self.policy_workers = policy_workers
         self.policy_split = policy_split
         self.wait_for_indexes = wait_for_indexes
@@ -207,7 +208,7 @@ class Harness:
         self._stop = asyncio.Event()
         # created on this thread: regorus is unsendable
         judge = Judge.load(self.policies, workers=self.policy_workers, split=self.policy_split)
-        readiness = Readiness()
+        readiness = Readiness(self.freeze_heap)
         server = AdmissionServer("127.0.0.1", 0, self.certs.cert, self.certs.key, readiness,
                                  self.limits, self.webhooks)
         async with LocalCluster(self.objects) as local:

@@ -298,6 +298,27 @@ def test_not_ready_until_the_indexes_have_seen_the_cluster(tmp_path: Path) -> No
             time.sleep(0.05)
 
 
+def test_the_plugin_process_freezes_its_heap_once_indexed() -> None:
+    """`run`/`serve` freeze what the start built (handlers.py says why); pytest never does."""
+    import gc
+
+    from modelops_plugins.admission.handlers import Readiness
+
+    frozen = gc.get_freeze_count()
+    plain = Readiness()
+    plain.mark_indexed()
+    assert plain.indexed.is_set() and gc.get_freeze_count() == frozen
+    freezing = Readiness(freeze_heap=True)
+    try:
+        freezing.mark_indexed()
+        assert freezing.indexed.is_set() and gc.get_freeze_count() > frozen
+        after = gc.get_freeze_count()
+        freezing.mark_indexed()   # once: later events never freeze again
+        assert gc.get_freeze_count() == after
+    finally:
+        gc.unfreeze()
+
+
 # --- upstream AdmissionReview samples (read from ../shared, never copied) ----------------------
 
 def _sample(name: str) -> Obj:

@@ -106,7 +106,7 @@ def _prepare(args: argparse.Namespace,
                            args.policy_workers, args.policy_split)
     except PolicyEngineError as exc:
         raise UsageError(f"the policy library does not compile: {exc}") from exc
-    return judge, Readiness(), address
+    return judge, Readiness(freeze_heap=True), address
 
 
 def _run(args: argparse.Namespace, repo: Repository) -> int:

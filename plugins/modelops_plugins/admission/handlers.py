@@ -8,11 +8,21 @@ Readiness: kopf fills every index from its initial listing before it runs any ev
 (its `operator_indexed` gate), so the first `@kopf.on.event` call on an indexed kind proves the
 indexes are complete. Until then /readyz says 503, so the Service sends no reviews to a replica
 that would judge against a partial view of the cluster.
+
+In the plugin's own process (`freeze_heap`, set by `modelops admission run|serve`), the heap is
+frozen at that moment (`gc.freeze`): what the start built (kopf, the library, the indexes as
+first listed) leaves the garbage collector's view. Without it, with 1,000 Models indexed, every
+full collection walks all of that: 100-350 ms with the event loop stopped, several times a
+minute under load (measured in the benchmark), and every review in flight waits. Frozen objects
+are still freed by reference counting when an index drops them; only cyclic garbage among them
+is never collected, so what that can keep is bounded by the heap at start and never grows with
+uptime.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -38,8 +48,17 @@ logger = logging.getLogger(__name__)
 class Readiness:
     """Set once every index has been filled from its initial listing."""
 
-    def __init__(self) -> None:
+    def __init__(self, freeze_heap: bool = False) -> None:
         self.indexed = asyncio.Event()
+        self._freeze_heap = freeze_heap
+
+    def mark_indexed(self) -> None:
+        if self.indexed.is_set():
+            return
+        if self._freeze_heap:
+            gc.collect()
+            gc.freeze()
+        self.indexed.set()
 
 
 def register(registry: kopf.OperatorRegistry, judge: Judge, readiness: Readiness) -> None:
@@ -56,7 +75,7 @@ def register(registry: kopf.OperatorRegistry, judge: Judge, readiness: Readiness
                          operations=list(OPERATIONS), registry=registry)(_validator(judge))
 
     async def mark_indexed(**_: Any) -> None:
-        readiness.indexed.set()
+        readiness.mark_indexed()
 
     def not_yet(**_: Any) -> bool:
         return not readiness.indexed.is_set()
