@@ -164,8 +164,9 @@ artifact_size_annotation := "modelops.dev/artifact-size"
 artifact_size(model) := bytes(annotation(model, artifact_size_annotation))
 
 # --- facts about one object, computed once -----------------------------------------------------
-# What the capacity rules need from a Model, read off that Model alone (never off the
-# environment or other objects), so it can be computed once per object: the admission plugin
+# What rules need from one object (a Model's capacity, a PrometheusRule's alert thresholds),
+# read off that object alone (never off the environment or other objects), so it can be
+# computed once per object: the admission plugin
 # computes each indexed object's facts when it indexes the object (`computed_cluster_facts` over
 # it) and sends them as `input.cluster_facts`, one entry per `input.cluster` object, in order.
 # Without them (CI), they are computed here; both ways give the same findings (tested).
