@@ -58,20 +58,20 @@ is_rule_file(obj) if {
 	startswith(object.get(obj, "apiVersion", ""), data.modelops.lib.rule_file_api)
 }
 
-namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
-
 reviewed_rule_files := [pr | some pr in input.objects; is_rule_file(pr)]
 
 rule_file_count := count(rule_files)
 
 groups(pr) := [g | some g in lib.array_at(pr, ["spec", "groups"]); is_object(g)]
 
-reviewed_rule_keys := {[namespace(pr), lib.name(pr)] | some pr in reviewed_rule_files}
+reviewed_rule_file_facts := [lib.rule_file_fact(pr) | some pr in reviewed_rule_files]
+
+reviewed_rule_keys := {f.key | some f in reviewed_rule_file_facts}
 
 # {"reviewed", "groups"} of every PrometheusRule: its alerting rules by group, with their
 # thresholds read (lib.rule_file_fact; the cluster's come precomputed in the admission plugin).
 rule_files := array.concat(
-	[{"reviewed": true, "groups": lib.rule_file_fact(pr).groups} | some pr in reviewed_rule_files],
+	[{"reviewed": true, "groups": f.groups} | some f in reviewed_rule_file_facts],
 	[{"reviewed": f.key in reviewed_rule_keys, "groups": f.groups} | some f in data.modelops.lib.cluster_rule_file_facts],
 )
 

@@ -53,8 +53,6 @@ _named_earlier(i, n) if {
 
 reviewed_server_names := {name(s) | some s in reviewed_servers}
 
-reviewed_model_names := {name(m) | some m in reviewed_models}
-
 environment_spec := object.get(input, ["environment", "spec"], {})
 
 environment_name := object.get(input, ["environment", "metadata", "name"], "")
