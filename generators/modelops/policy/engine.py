@@ -119,18 +119,18 @@ class RegorusEngine(PolicyEngine):
         return self._evaluate_loaded()
 
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
-        try:
-            self._engine.set_input(document)
-        except RuntimeError as exc:
-            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+        self._load(document)
         return self._evaluate_loaded()
 
     def value_of(self, document: PolicyInput, ref: str) -> Any:
+        self._load(document)
+        return self.query(ref)
+
+    def _load(self, document: PolicyInput) -> None:
         try:
             self._engine.set_input(document)
         except RuntimeError as exc:
             raise PolicyEngineError(_without_backtrace(str(exc))) from exc
-        return self.query(ref)
 
     def _evaluate_loaded(self) -> Mapping[str, Any]:
         try:
