@@ -33,9 +33,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from modelops.policy.inputs import environment_document
 from modelops_plugins.admission import operator
 from modelops_plugins.admission.handlers import Readiness
-from modelops_plugins.admission.local import LocalCluster, resource_key, resource_of
+from modelops_plugins.admission.local import (
+    LocalCluster,
+    read_rendered,
+    resource_key,
+    resource_of,
+)
 from modelops_plugins.admission.resources import WEBHOOKS, Webhook
 from modelops_plugins.admission.server import DEFAULT_LIMITS, AdmissionServer, Limits
 from modelops_plugins.admission.verdict import Judge
@@ -108,6 +114,15 @@ def load_ca(directory: Path) -> tuple[Any, Any]:
 
 
 # --- reviews -----------------------------------------------------------------------------------
+
+def indexed_context(env: str) -> tuple[list[Obj], dict[str, Any]]:
+    """What the plugin's indexes hold for a rendered environment (its Seldon objects and
+    PrometheusRule) and the Environment document its ConfigMap carries."""
+    rendered = read_rendered(REPO_ROOT / "environments" / env / "rendered")
+    indexed = [o for o in rendered if o["apiVersion"].startswith("mlops.seldon.io/")
+               or o["kind"] == "PrometheusRule"]
+    return indexed, dict(environment_document(rendered) or {})
+
 
 def review(obj: Obj | None, operation: str = "CREATE", old: Obj | None = None,
            dry_run: bool = False, uid: str | None = None) -> Obj:

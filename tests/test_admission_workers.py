@@ -23,22 +23,16 @@ from typing import Any
 
 import pytest
 import yaml
-from admission_support import REPO_ROOT
+from admission_support import REPO_ROOT, indexed_context
 from modelops.errors import UsageError
 from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
 from modelops_plugins.admission.documents import InputDocuments
-from modelops_plugins.admission.local import read_rendered
 from modelops_plugins.admission.verdict import partitions
 from modelops_plugins.admission.workers import PolicyWorkers
 
 Obj = dict[str, Any]
 POLICIES = REPO_ROOT / "policies"
-PROD = read_rendered(REPO_ROOT / "environments" / "prod" / "rendered")
-SELDON = [o for o in PROD if o["apiVersion"].startswith("mlops.seldon.io/")
-          or o["kind"] == "PrometheusRule"]
-ENVIRONMENT = json.loads(next(o for o in PROD if o["kind"] == "ConfigMap"
-                              and o["metadata"]["name"] == "modelops-environment")
-                         ["data"]["environment.json"])
+SELDON, ENVIRONMENT = indexed_context("prod")
 
 
 def _model(name: str) -> Obj:

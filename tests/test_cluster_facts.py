@@ -23,19 +23,13 @@ from typing import Any
 
 import pytest
 import yaml
-from admission_support import REPO_ROOT
+from admission_support import REPO_ROOT, indexed_context
 from modelops.policy import PolicyEngine, PolicyLibrary, build_input
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
-from modelops_plugins.admission.local import read_rendered
 
 LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
-PROD = read_rendered(REPO_ROOT / "environments" / "prod" / "rendered")
-ENVIRONMENT = json.loads(next(o for o in PROD if o["kind"] == "ConfigMap"
-                              and o["metadata"]["name"] == "modelops-environment")
-                         ["data"]["environment.json"])
-SELDON = [o for o in PROD if o["apiVersion"].startswith("mlops.seldon.io/")
-          or o["kind"] == "PrometheusRule"]
+SELDON, ENVIRONMENT = indexed_context("prod")
 
 
 @pytest.fixture(scope="module", params=["regorus", "regopy"])
