@@ -235,6 +235,56 @@ def test_a_shared_out_review_finds_what_the_whole_library_finds(
     assert len(policies) > 3
 
 
+def test_busy_workers_judge_reviews_whole_and_find_the_same(expected: Any) -> None:
+    # Sharing out is for reviews that come one at a time: once reviews queue, each worker that
+    # comes free judges the oldest whole, with the same findings.
+    library = PolicyLibrary.load(POLICIES)
+    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+    documents = [_document(_renamed(_model("churn-predictor"), f"c{i}",
+                                    memory="64Gi" if i % 2 else "1Gi"), extra=i * 50)
+                 for i in range(8)]
+
+    async def burst_then_one_at_a_time() -> tuple[list[Any], list[Any]]:
+        burst = list(await asyncio.gather(*(workers.evaluate(d) for d in documents)))
+        after = dict(workers.judged)
+        calm = [await workers.evaluate(d) for d in documents[:3]]
+        assert workers.judged == {"shared": after["shared"] + 3, "whole": after["whole"]}
+        return burst, calm
+
+    try:
+        burst, calm = asyncio.run(burst_then_one_at_a_time())
+    finally:
+        workers.close()
+    assert burst == [expected(d) for d in documents]
+    assert calm == burst[:3]
+    assert workers.judged["whole"] >= len(documents) // 2   # the queue went whole
+    assert any(f.severity == "deny" for f in burst[1])
+
+
+def test_a_review_abandoned_while_waiting_keeps_no_worker(expected: Any) -> None:
+    library = PolicyLibrary.load(POLICIES)
+    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+    slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
+    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+
+    async def abandon_a_waiter() -> Any:
+        busy = asyncio.ensure_future(workers.evaluate(slow))   # takes both workers
+        await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(workers.evaluate(quick))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        await busy
+        shared = workers.judged["shared"]
+        answer = await workers.evaluate(quick)   # both workers idle again: shared out
+        assert workers.judged["shared"] == shared + 1
+        return answer
+
+    try:
+        assert asyncio.run(abandon_a_waiter()) == expected(quick)
+    finally:
+        workers.close()
+
+
 def test_a_share_whose_worker_dies_fails_the_review(expected: Any) -> None:
     library = PolicyLibrary.load(POLICIES)
     workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
@@ -259,7 +309,7 @@ def test_partitions_cover_every_policy_once() -> None:
         partitions(library, [("overcommit", "nonesuch")])
     with pytest.raises(UsageError, match="more than one group"):
         partitions(library, [("overcommit",), ("overcommit", "alerts")])
-    with pytest.raises(UsageError, match="3 policy workers cannot serve 2 partitions"):
+    with pytest.raises(UsageError, match="3 policy workers cannot serve 2 shares evenly"):
         PolicyWorkers(3, POLICIES, "regorus", shares)
 
 

@@ -71,7 +71,8 @@ def _common(parser: argparse.ArgumentParser, listen: str) -> None:
                         type=policy_group,
                         help="judge each review in parallel: one worker evaluates these "
                              "policies, another the rest (repeatable; --policy-workers must "
-                             "be a multiple of the groups + 1)")
+                             "be a multiple of the groups + 1); once reviews queue, each "
+                             "worker judges the oldest whole")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 

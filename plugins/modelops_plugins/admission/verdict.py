@@ -54,7 +54,8 @@ class Judge:
     With `workers`, reviews are evaluated in that many worker processes (workers.py), each
     with its own compiled engine, which keeps the event loop free and uses every core. With
     `split` too, each review is shared out: one worker evaluates each named group of policies
-    and one more the policies no group names.
+    and one more the policies no group names; once reviews queue, each worker that comes free
+    judges the oldest whole.
     """
 
     def __init__(self, library: PolicyLibrary, engine: str = "regorus",

@@ -7,10 +7,15 @@ cost about 0.5 ms per call and several ms at p99 (measured here). Instead each w
 own pipe, written with `send_bytes` and read by the event loop itself (`add_reader`): no
 threads; the input goes as JSON text (documents.py), the findings come back pickled.
 
-With partitions, one review is judged by several workers at once, each evaluating its share
-of the policies (the policies are independent; findings are merged in the usual order). Where
-the policies' costs split well, that cuts a review's latency almost in half for some extra CPU:
-each partition computes the shared helpers it needs (measured in plugins/README.md).
+With shares (`--policy-split`), a review is judged by several workers at once, worker i
+evaluating share i modulo their number (the policies are independent; findings are merged in
+the usual order). That cuts a review's latency almost in half, for some extra CPU: every share
+parses the input and computes the shared helpers it needs (plugins/README.md). That trade is
+right while reviews come one at a time and wrong once they queue: then the workers are the
+bottleneck and the extra CPU only lengthens the queue. So reviews that find a worker of every
+share idle are shared out, and once two or more reviews wait, each worker that comes free takes
+the oldest waiting review whole (every worker has compiled the whole library as well as its
+share): under a burst the queue drains at the speed of whole reviews, about 40 % faster.
 
 A worker is lent to one review at a time and taken back only when its answer arrives, so a
 review abandoned half-way (the apiserver gave up) can never hand its answer to the next one.
@@ -25,11 +30,12 @@ import logging
 import multiprocessing
 import pickle
 import signal
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from modelops.errors import UsageError
 from modelops.policy import Finding, PolicyEngineError, PolicyLibrary
@@ -38,6 +44,8 @@ from modelops.policy.findings import ordered
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0   # seconds for a worker to import and compile the library
+SHARE: Final = 0        # the job byte that asks a worker for its share of the policies
+WHOLE: Final = 1        # ... and the one that asks for the whole library
 
 
 @dataclass(eq=False)
@@ -46,38 +54,41 @@ class _Worker:
     connection: Connection
     partition: int
     pending: asyncio.Future[list[Finding]] | None = field(default=None)
+    lost: bool = False
 
 
 class PolicyWorkers:
     """`count` worker processes evaluating policy inputs (JSON text) for one event loop.
 
-    `partitions` lists the policy names each share of a review evaluates (None: one share, the
-    whole library); worker i serves partition i modulo their number, so `count` must be a
-    multiple of it.
+    `shares` lists the policy names each share of a shared-out review evaluates (None: reviews
+    are always judged whole); worker i serves share i modulo their number, so `count` must be a
+    multiple of it. `judged` counts the reviews judged each way ("shared", "whole").
     """
 
     def __init__(self, count: int, policies: Path, engine: str,
-                 partitions: Sequence[Sequence[str]] | None = None) -> None:
-        self._partitions: tuple[tuple[str, ...] | None, ...] = (
-            tuple(tuple(names) for names in partitions) if partitions else (None,))
-        if count < 1 or count % len(self._partitions):
+                 shares: Sequence[Sequence[str]] | None = None) -> None:
+        self._shares: tuple[tuple[str, ...] | None, ...] = (
+            tuple(tuple(names) for names in shares) if shares else (None,))
+        if count < 1 or count % len(self._shares):
             raise UsageError(f"{count} policy workers cannot serve "
-                             f"{len(self._partitions)} partitions evenly")
+                             f"{len(self._shares)} shares evenly")
         self._context = multiprocessing.get_context("spawn")   # the operator has threads
         self._policies = policies
         self._engine = engine
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[asyncio.Queue[_Worker]] | None = None
+        self._idle: list[list[_Worker]] = [[] for _ in self._shares]
+        self._waiting: deque[asyncio.Future[list[_Worker]]] = deque()
         self._workers: list[_Worker] = []
         self._closed = False
+        self.judged = {"shared": 0, "whole": 0}
         for index in range(count):   # every worker compiled before the first review
-            self._workers.append(self._spawn(index % len(self._partitions)))
+            self._workers.append(self._spawn(index % len(self._shares)))
 
     def _spawn(self, partition: int) -> _Worker:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(target=_serve, args=(theirs, self._policies,
                                                              self._engine,
-                                                             self._partitions[partition]),
+                                                             self._shares[partition]),
                                         name="modelops-policy-worker", daemon=True)
         process.start()
         theirs.close()
@@ -93,41 +104,67 @@ class PolicyWorkers:
             raise PolicyEngineError(f"a policy worker could not load the library: {detail}")
         return _Worker(process, ours, partition)
 
-    def _attach(self) -> list[asyncio.Queue[_Worker]]:
+    def _attach(self) -> asyncio.AbstractEventLoop:
         """Bind to the running loop on first use (the operator's loop starts after __init__)."""
-        if self._idle is None:
+        if self._loop is None:
             self._loop = asyncio.get_running_loop()
-            self._idle = [asyncio.Queue() for _ in self._partitions]
             for worker in self._workers:
                 self._enlist(worker)
-        return self._idle
+        return self._loop
 
     def _enlist(self, worker: _Worker) -> None:
-        assert self._loop is not None and self._idle is not None
+        assert self._loop is not None
         self._loop.add_reader(worker.connection.fileno(), self._answered, worker)
-        self._idle[worker.partition].put_nowait(worker)
+        self._give_back(worker)
+
+    def _give_back(self, worker: _Worker) -> None:
+        self._idle[worker.partition].append(worker)
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Idle workers to waiting reviews, oldest first: a worker of every share if there is
+        one, else (two or more waiting: a queue) one worker for a whole review."""
+        while self._waiting:
+            oldest = self._waiting[0]
+            if oldest.done():   # that review was abandoned while it waited
+                self._waiting.popleft()
+            elif all(self._idle):
+                self._waiting.popleft().set_result([idle.pop() for idle in self._idle])
+            elif len(self._waiting) > 1 and any(self._idle):
+                worker = next(idle for idle in self._idle if idle).pop()
+                self._waiting.popleft().set_result([worker])
+            else:
+                return
+
+    async def _borrow(self, loop: asyncio.AbstractEventLoop) -> list[_Worker]:
+        """A worker of every share, or one worker for the whole library (see the docstring)."""
+        waiter: asyncio.Future[list[_Worker]] = loop.create_future()
+        self._waiting.append(waiter)
+        self._hand_out()
+        try:
+            return await waiter
+        except BaseException:   # abandoned: workers handed over meanwhile are never used
+            if waiter.done() and not waiter.cancelled():
+                for worker in waiter.result():
+                    self._give_back(worker)
+            raise
 
     async def evaluate(self, document: str) -> list[Finding]:
         if self._closed:
             raise PolicyEngineError("the policy workers are shut down")
-        idle = self._attach()
+        loop = self._attach()
         payload = document.encode()
-        lent: list[_Worker] = []
-        try:   # one worker of each partition, always taken in partition order: no deadlock
-            for queue in idle:
-                lent.append(await queue.get())
-        except BaseException:   # abandoned while waiting: what it holds was never used
-            for worker in lent:
-                idle[worker.partition].put_nowait(worker)
-            raise
-        assert self._loop is not None
+        lent = await self._borrow(loop)
+        shared = len(lent) > 1
+        job = bytes((SHARE if shared else WHOLE,))
+        self.judged["shared" if shared else "whole"] += 1
         answers: list[asyncio.Future[list[Finding]]] = []
         for worker in lent:
-            answer: asyncio.Future[list[Finding]] = self._loop.create_future()
+            answer: asyncio.Future[list[Finding]] = loop.create_future()
             worker.pending = answer
             answers.append(answer)
             try:
-                worker.connection.send_bytes(payload)
+                worker.connection.send_bytes(job + payload)
             except OSError:
                 self._lost(worker)
         if len(answers) == 1:
@@ -151,15 +188,19 @@ class PolicyWorkers:
                 answer.set_result(detail)
             else:
                 answer.set_exception(PolicyEngineError(detail))
-        assert self._idle is not None
-        self._idle[worker.partition].put_nowait(worker)
+        self._give_back(worker)
 
     def _lost(self, worker: _Worker) -> None:
         """The worker died: fail its review, replace it without blocking the loop."""
+        if worker.lost:
+            return
+        worker.lost = True
         assert self._loop is not None
         self._loop.remove_reader(worker.connection.fileno())
         worker.connection.close()
         self._workers.remove(worker)
+        if worker in self._idle[worker.partition]:   # it died between reviews
+            self._idle[worker.partition].remove(worker)
         answer, worker.pending = worker.pending, None
         if answer is not None and not answer.done():
             answer.set_exception(PolicyEngineError(
@@ -191,6 +232,8 @@ class PolicyWorkers:
                 worker.process.kill()
                 worker.process.join(5)
         self._workers.clear()
+        for idle in self._idle:
+            idle.clear()
 
     @property
     def pids(self) -> list[int]:
@@ -198,23 +241,29 @@ class PolicyWorkers:
 
 
 def _serve(connection: Connection, policies: Path, engine_kind: str,
-           partition: tuple[str, ...] | None) -> None:
-    """The worker: compile, say ready, then answer one input per message until EOF."""
+           share: tuple[str, ...] | None) -> None:
+    """The worker: compile, say ready, then answer one job per message until EOF.
+
+    A message is one job byte (SHARE or WHOLE) followed by the input as JSON text.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the operator decides when workers stop
     try:
         library = PolicyLibrary.load(policies)
-        engine = (library if partition is None else library.only(partition)).engine(engine_kind)
+        whole = library.engine(engine_kind)
+        engines = {WHOLE: whole,
+                   SHARE: whole if share is None else library.only(share).engine(engine_kind)}
     except Exception as exc:   # anything: the parent reports it and refuses to start
         connection.send_bytes(pickle.dumps(("failed", str(exc))))
         return
     connection.send_bytes(pickle.dumps(("ready", None)))
     while True:
         try:
-            document = connection.recv_bytes().decode()
+            message = connection.recv_bytes()
         except (EOFError, OSError):
             return
         try:
-            answer: tuple[str, Any] = ("ok", engine.evaluate_json(document))
+            answer: tuple[str, Any] = ("ok", engines[message[0]].evaluate_json(
+                message[1:].decode()))
         except PolicyEngineError as exc:
             answer = ("error", str(exc))
         connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
