@@ -10,6 +10,7 @@ Nothing in the plugin is called directly: every verdict below came over TLS from
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import time
@@ -321,6 +322,37 @@ def test_the_plugin_process_freezes_its_heap_once_indexed(
         assert len(freezes) == 1
     finally:
         gc.unfreeze()
+
+
+def test_a_burst_of_index_events_freezes_the_heap_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a re-list or mass sync, once the burst is quiet; never in the middle of one."""
+    import gc
+
+    from modelops_plugins.admission.handlers import HeapFreeze, Readiness
+
+    freezes = []
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(time.monotonic()))
+
+    async def events() -> None:
+        readiness = Readiness(freeze_heap=True, heap_freeze=HeapFreeze(burst=5, quiet=0.5))
+        readiness.mark_indexed()
+        assert len(freezes) == 1
+        for _ in range(4):   # fewer than a burst
+            readiness.index_changed()
+        await asyncio.sleep(1.6)
+        assert len(freezes) == 1
+        for _ in range(12):   # a burst, still going: never frozen mid-way
+            readiness.index_changed()
+            await asyncio.sleep(0.02)
+        assert len(freezes) == 1
+        await asyncio.sleep(1.6)
+        assert len(freezes) == 2   # once it was quiet
+        await asyncio.sleep(1.2)
+        assert len(freezes) == 2   # once per burst
+        assert readiness.heap_freezes == 2
+
+    asyncio.run(events())
 
 
 # --- upstream AdmissionReview samples (read from ../shared, never copied) ----------------------

@@ -13,10 +13,18 @@ In the plugin's own process (`freeze_heap`, set by `modelops admission run|serve
 frozen at that moment (`gc.freeze`): what the start built (kopf, the library, the indexes as
 first listed) leaves the garbage collector's view. Without it, with 1,000 Models indexed, every
 full collection walks all of that: 100-350 ms with the event loop stopped, several times a
-minute under load (measured in the benchmark), and every review in flight waits. Frozen objects
-are still freed by reference counting when an index drops them; only cyclic garbage among them
-is never collected, so what that can keep is bounded by the heap at start and never grows with
-uptime.
+minute under load (measured in the benchmark), and every review in flight waits.
+
+A burst of watch events (a re-list after a watch reconnects, a mass sync; kmock's emulator
+replays every object right after the listing) replaces the indexed manifests and leaves kopf's
+per-event cyclic garbage behind (~25 objects per event): after 1,500 events the next full
+collection took 30-65 ms, and every later one walked the replaced manifests again (10-25 ms).
+So once a burst of at least `HeapFreeze.burst` index events has been quiet for
+`HeapFreeze.quiet` seconds, the heap is collected and frozen again: one pause, once per burst.
+
+Frozen objects are still freed by reference counting when an index drops them; only cyclic
+garbage among them is never collected. What that can keep is bounded by what was alive at
+each freeze (the indexes and the reviews then in flight), once at start and once per burst.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import kopf
 from modelops.policy import PolicyEngineError
@@ -45,29 +54,84 @@ from modelops_plugins.admission.verdict import BROKEN, DENIED, Judge
 logger = logging.getLogger(__name__)
 
 
-class Readiness:
-    """Set once every index has been filled from its initial listing."""
+class HeapFreeze(NamedTuple):
+    """When a burst of index events is over and the heap is frozen again (module docstring)."""
 
-    def __init__(self, freeze_heap: bool = False) -> None:
+    burst: int = 200      # index events since the last freeze
+    quiet: float = 1.0    # seconds without one
+
+
+DEFAULT_HEAP_FREEZE: Final = HeapFreeze()
+
+
+class Readiness:
+    """Set once every index has been filled from its initial listing.
+
+    With `freeze_heap`, also freezes the heap then, and again after each burst of index
+    events (`index_changed` counts them).
+    """
+
+    def __init__(self, freeze_heap: bool = False,
+                 heap_freeze: HeapFreeze = DEFAULT_HEAP_FREEZE) -> None:
         self.indexed = asyncio.Event()
         self._freeze_heap = freeze_heap
+        self._heap_freeze = heap_freeze
+        self._changes = 0
+        self._last_change = 0.0
+        self.heap_freezes = 0
+
+    def index_changed(self) -> None:
+        self._changes += 1
+        self._last_change = time.monotonic()
 
     def mark_indexed(self) -> None:
         if self.indexed.is_set():
             return
         if self._freeze_heap:
-            gc.collect()
-            gc.freeze()
+            self._freeze()
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:   # called outside the operator: nothing to watch for bursts
+                pass
+            else:
+                loop.call_later(self._heap_freeze.quiet, self._after_burst, loop)
         self.indexed.set()
+
+    def _freeze(self) -> None:
+        gc.collect()
+        gc.freeze()
+        self._changes = 0
+        self.heap_freezes += 1
+
+    def _after_burst(self, loop: asyncio.AbstractEventLoop) -> None:
+        quiet = time.monotonic() - self._last_change
+        if self._changes >= self._heap_freeze.burst and quiet >= self._heap_freeze.quiet:
+            started = time.monotonic()
+            self._freeze()
+            logger.info("heap frozen again after a burst of index events (%.0f ms)",
+                        (time.monotonic() - started) * 1000)
+        loop.call_later(self._heap_freeze.quiet, self._after_burst, loop)
 
 
 def register(registry: kopf.OperatorRegistry, judge: Judge, readiness: Readiness) -> None:
     """Indexes, validating handlers and the readiness signal, into `registry`."""
+    # `async def`: an index handler is a dict lookup; kopf would run a plain `def` in its
+    # thread pool, a thread hop per watch event.
+    async def manifest_by_namespace(body: kopf.Body, namespace: str | None,
+                                    **_: Any) -> dict[str, Manifest]:
+        readiness.index_changed()
+        return {namespace or "": cluster.manifest(body)}
+
+    async def environment_by_namespace(body: kopf.Body, namespace: str | None,
+                                       **_: Any) -> dict[str, cluster.EnvironmentEntry]:
+        readiness.index_changed()
+        return {namespace or "": cluster.environment_entry(body)}
+
     for kind in CONTEXT:
         kopf.index(*_selector(kind), id=kind.id, registry=registry,
-                   **_filters(kind))(_manifest_by_namespace)
+                   **_filters(kind))(manifest_by_namespace)
     kopf.index(*_selector(ENVIRONMENTS), id=ENVIRONMENTS.id, registry=registry,
-               **_filters(ENVIRONMENTS))(_environment_by_namespace)
+               **_filters(ENVIRONMENTS))(environment_by_namespace)
 
     for webhook in WEBHOOKS:
         res = webhook.resource
@@ -95,16 +159,6 @@ def _filters(indexed: Indexed) -> dict[str, Any]:
         return {}
     field, _, value = indexed.field_selector.partition("=")
     return {"field": field, "value": value}
-
-
-def _manifest_by_namespace(body: kopf.Body, namespace: str | None,
-                           **_: Any) -> dict[str, Manifest]:
-    return {namespace or "": cluster.manifest(body)}
-
-
-def _environment_by_namespace(body: kopf.Body, namespace: str | None,
-                              **_: Any) -> dict[str, cluster.EnvironmentEntry]:
-    return {namespace or "": cluster.environment_entry(body)}
 
 
 def _validator(judge: Judge) -> Any:
