@@ -232,7 +232,8 @@ class Harness:
             registry = operator.build_registry(judge, readiness, login=local.login)
             if self.extra is not None:
                 self.extra(registry)
-            task = asyncio.create_task(operator.run(registry, server, self._stop))
+            task = asyncio.create_task(operator.run(registry, server, self._stop,
+                                                     emulated=True))
             waiting = asyncio.gather(server.listening.wait(), *(
                 [readiness.indexed.wait()] if self.wait_for_indexes else []))
             done, _ = await asyncio.wait([task, waiting], timeout=60,

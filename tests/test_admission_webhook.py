@@ -355,6 +355,20 @@ def test_a_burst_of_index_events_freezes_the_heap_again(
     asyncio.run(events())
 
 
+def test_an_idle_watch_on_the_emulator_is_not_taken_for_dead() -> None:
+    """kmock sends no bookmarks and replays everything on a resumed watch (operator.py)."""
+    import kopf
+    from modelops_plugins.admission.handlers import Readiness
+    from modelops_plugins.admission.operator import EMULATOR_WATCH_INACTIVITY, operator_settings
+    from modelops_plugins.admission.server import AdmissionServer
+
+    server = AdmissionServer("127.0.0.1", 0, Path("tls.crt"), Path("tls.key"), Readiness())
+    in_cluster = operator_settings(server).watching.inactivity_timeout
+    assert in_cluster == kopf.OperatorSettings().watching.inactivity_timeout < 120
+    assert operator_settings(server, emulated=True).watching.inactivity_timeout == \
+        EMULATOR_WATCH_INACTIVITY > 3600
+
+
 # --- upstream AdmissionReview samples (read from ../shared, never copied) ----------------------
 
 def _sample(name: str) -> Obj:

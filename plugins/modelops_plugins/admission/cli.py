@@ -146,7 +146,7 @@ def _serve(args: argparse.Namespace, repo: Repository) -> int:
             registry = operator.build_registry(judge, readiness, login=local.login)
             announce = asyncio.create_task(_announce(server, args.tls_cert))
             try:
-                await operator.run(registry, server)
+                await operator.run(registry, server, emulated=True)
             finally:
                 announce.cancel()
         return server

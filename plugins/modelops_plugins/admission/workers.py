@@ -26,6 +26,7 @@ closed) and is replaced in the background.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import pickle
@@ -255,6 +256,12 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
     except Exception as exc:   # anything: the parent reports it and refuses to start
         connection.send_bytes(pickle.dumps(("failed", str(exc))))
         return
+    # What the start built (imports, the library, the engines) leaves the collector's view:
+    # otherwise each full collection walks it, ~10 ms, and every worker reaches its threshold
+    # after about as many reviews as the others, so they stall together (handlers.py: the
+    # plugin's own heap).
+    gc.collect()
+    gc.freeze()
     connection.send_bytes(pickle.dumps(("ready", None)))
     while True:
         try:
