@@ -15,12 +15,14 @@ first listed) leaves the garbage collector's view. Without it, with 1,000 Models
 full collection walks all of that: 100-350 ms with the event loop stopped, several times a
 minute under load (measured in the benchmark), and every review in flight waits.
 
-A burst of watch events (a re-list after a watch reconnects, a mass sync; kmock's emulator
-replays every object right after the listing) replaces the indexed manifests and leaves kopf's
-per-event cyclic garbage behind (~25 objects per event): after 1,500 events the next full
-collection took 30-65 ms, and every later one walked the replaced manifests again (10-25 ms).
-So once a burst of at least `HeapFreeze.burst` index events has been quiet for
-`HeapFreeze.quiet` seconds, the heap is collected and frozen again: one pause, once per burst.
+A burst of watch events (a mass sync, a re-list; kmock's emulator replays every object right
+after the listing) replaces indexed manifests with new, unfrozen ones, and each event leaves
+some of kopf's cyclic garbage. In the benchmark's replay of 1,500 objects the next full
+collection took 30-65 ms (35,000 garbage objects, while the index handlers were plain
+functions kopf ran in its thread pool), and every later one walked the new manifests again
+(10-25 ms). So once at least `HeapFreeze.burst` index events have been quiet for
+`HeapFreeze.quiet` seconds, the heap is collected and frozen again: one pause per burst
+(17 ms after that replay, now that the handlers are `async`).
 
 Frozen objects are still freed by reference counting when an index drops them; only cyclic
 garbage among them is never collected. What that can keep is bounded by what was alive at
