@@ -62,8 +62,6 @@ reviewed_rule_files := [pr | some pr in input.objects; is_rule_file(pr)]
 
 rule_file_count := count(rule_files)
 
-groups(pr) := [g | some g in lib.array_at(pr, ["spec", "groups"]); is_object(g)]
-
 reviewed_rule_file_facts := [lib.rule_file_fact(pr) | some pr in reviewed_rule_files]
 
 reviewed_rule_keys := {f.key | some f in reviewed_rule_file_facts}
@@ -173,7 +171,7 @@ model_group(name) if regex.match(`^modelops\.[^.]+\.(models|model\..+)$`, name)
 
 deny contains lib.violation(pr, msg) if {
 	some pr in reviewed_rule_files
-	some g in groups(pr)
+	some g in lib.rule_file_groups(pr)
 	startswith(g.name, "modelops.")
 	model_group(g.name)
 	some rule in lib.array_at(g, "rules")
@@ -186,7 +184,7 @@ deny contains lib.violation(pr, msg) if {
 
 deny contains lib.violation(pr, msg) if {
 	some pr in reviewed_rule_files
-	names := [g.name | some g in groups(pr)]
+	names := [g.name | some g in lib.rule_file_groups(pr)]
 	unique := {n | some n in names}
 	count(unique) < count(names)
 	some name in unique

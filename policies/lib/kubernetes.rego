@@ -234,8 +234,11 @@ rule_file_api := "monitoring.coreos.com/"
 # to load it) is indexed the slow way instead of aborting the evaluation.
 rule_file_fact(pr) := {
 	"key": [object.get(pr, ["metadata", "namespace"], ""), name(pr)],
-	"groups": _rule_groups([g | some g in array_at(pr, ["spec", "groups"]); is_object(g)]),
+	"groups": _rule_groups(rule_file_groups(pr)),
 }
+
+# The groups of a PrometheusRule (those that are objects).
+rule_file_groups(pr) := [g | some g in array_at(pr, ["spec", "groups"]); is_object(g)]
 
 _rule_groups(gs) := {g.name: _alerting(array_at(g, "rules")) | some g in gs} if {
 	count(gs) == count({g.name | some g in gs})
