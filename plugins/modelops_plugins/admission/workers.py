@@ -56,7 +56,6 @@ class _Worker:
     connection: Connection
     partition: int
     pending: asyncio.Future[list[Finding]] | None = field(default=None)
-    lost: bool = False
 
 
 class PolicyWorkers:
@@ -194,9 +193,8 @@ class PolicyWorkers:
 
     def _lost(self, worker: _Worker) -> None:
         """The worker died: fail its review, replace it without blocking the loop."""
-        if worker.lost:
+        if worker not in self._workers:   # already lost (a failed send, then its EOF)
             return
-        worker.lost = True
         assert self._loop is not None
         self._loop.remove_reader(worker.connection.fileno())
         worker.connection.close()
