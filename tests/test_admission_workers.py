@@ -2,12 +2,13 @@
 
 documents.py must build exactly the input `build_input` builds (what CI evaluates), reuse a
 namespace's serialised context only while the indexes hold the very same objects, and drop the
-object a review replaces. workers.py must give each review its own answer, even when a review
-is abandoned half-way or shared out between workers by policy (the merged findings must be the
-whole library's), and survive a worker that dies: the review it held fails with a policy
-engine error (the apiserver then fails closed), a replacement starts, the next review works.
-Real worker processes and the real policy library throughout.
-"""
+object a review replaces. An engine holding contexts across reviews must judge each review by
+its own context, also once it has dropped them at its limit. workers.py must give each review
+its own answer, even when a review is abandoned half-way or shared out between workers by
+policy (the merged findings must be the whole library's), and survive a worker that dies: the
+review it held fails with a policy engine error (the apiserver then fails closed), a
+replacement starts, the next review works. Real worker processes and the real policy library
+throughout."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ import pytest
 import yaml
 from admission_support import REPO_ROOT, indexed_context
 from modelops.errors import UsageError
-from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
-from modelops_plugins.admission.documents import InputDocuments
+from modelops.policy import PolicyEngineError, PolicyInput, PolicyLibrary, build_input
+from modelops.policy import engine as policy_engine
+from modelops.policy.engine import Context, inline_context
+from modelops_plugins.admission.documents import InputDocuments, Review
 from modelops_plugins.admission.verdict import partitions
 from modelops_plugins.admission.workers import PolicyWorkers
 
@@ -56,15 +59,15 @@ def _fillers(count: int) -> list[Obj]:
 def test_document_is_what_ci_evaluates() -> None:
     documents = InputDocuments()
     candidate = _renamed(_model("churn-predictor"), "candidate", memory="64Gi")
-    text = documents.build(candidate, SELDON, ENVIRONMENT)
-    assert json.loads(text) == json.loads(json.dumps(
+    review = documents.build(candidate, SELDON, ENVIRONMENT)
+    assert inline_context(*review) == json.loads(json.dumps(
         build_input([candidate], cluster=SELDON, environment=ENVIRONMENT)))
 
 
 def test_reviewed_object_replaces_its_indexed_copy() -> None:
     documents = InputDocuments()
     updated = _renamed(_model("churn-predictor"), "churn-predictor", memory="3Gi")
-    document = json.loads(documents.build(updated, SELDON, ENVIRONMENT))
+    document = inline_context(*documents.build(updated, SELDON, ENVIRONMENT))
     churn = [o for o in document["cluster"] + document["objects"]
              if o["kind"] == "Model" and o["metadata"]["name"] == "churn-predictor"]
     assert churn == [updated]
@@ -75,16 +78,20 @@ def test_context_text_follows_the_indexes() -> None:
     documents = InputDocuments()
     reviewed = _renamed(_model("churn-predictor"), "candidate")
     cluster = list(SELDON)
-    first = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    first_review = documents.build(reviewed, cluster, ENVIRONMENT)
+    first = inline_context(*first_review)
+    assert documents.build(reviewed, list(cluster), ENVIRONMENT).context is first_review.context
     # kopf replaces an index value when its object changes: a new dict, never a mutated one.
     index = next(i for i, o in enumerate(cluster) if o["kind"] == "Model")
     cluster[index] = _renamed(cluster[index], cluster[index]["metadata"]["name"], memory="7Gi")
-    second = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    second_review = documents.build(reviewed, cluster, ENVIRONMENT)
+    assert second_review.context.id != first_review.context.id
+    second = inline_context(*second_review)
     assert second["cluster"][index]["spec"]["memory"] == "7Gi"
     assert first["cluster"][index]["spec"]["memory"] != "7Gi"
     assert second["cluster"][:index] == first["cluster"][:index]
     del cluster[index]   # deleted from the cluster: gone from the next review's context
-    third = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    third = inline_context(*documents.build(reviewed, cluster, ENVIRONMENT))
     assert len(third["cluster"]) == len(SELDON) - 1
 
 
@@ -93,17 +100,62 @@ def test_namespaces_never_share_a_context() -> None:
     prod = _renamed(_model("churn-predictor"), "candidate")
     lab = copy.deepcopy(prod)
     lab["metadata"]["namespace"] = "models-lab"
-    assert json.loads(documents.build(lab, [], {}))["cluster"] == []
-    assert len(json.loads(documents.build(prod, SELDON, ENVIRONMENT))["cluster"]) == len(SELDON)
-    assert json.loads(documents.build(lab, [], {}))["cluster"] == []
+    assert inline_context(*documents.build(lab, [], {}))["cluster"] == []
+    assert len(inline_context(*documents.build(prod, SELDON, ENVIRONMENT))["cluster"]) == len(
+        SELDON)
+    assert inline_context(*documents.build(lab, [], {}))["cluster"] == []
 
 
 # --- workers -------------------------------------------------------------------------------------
 
+def held(document: PolicyInput) -> Review:
+    """A review of `document`'s objects, its cluster held apart as a context."""
+    context = Context.of(json.dumps({"cluster": document["cluster"]}))
+    return Review(context, json.dumps({"environment": document["environment"],
+                                       "objects": document["objects"],
+                                       "context": {"id": context.id, "skip": -1}}))
+
+
 @pytest.fixture(scope="module")
 def expected() -> Any:
+    """What CI finds for a review: the whole input, evaluated afresh."""
     engine = PolicyLibrary.load(POLICIES).engine("regorus")
-    return engine.evaluate_json
+    return lambda review: engine.evaluate(inline_context(*review))
+
+
+def _tight(pool: str) -> list[Obj]:
+    """The prod namespace with `pool`'s replicas registering a tenth of their memory."""
+    tight = copy.deepcopy(SELDON)
+    server = next(o for o in tight if o["kind"] == "Server" and o["metadata"]["name"] == pool)
+    [container] = [c for c in server["spec"]["podSpec"]["containers"] if c["name"] == "mlserver"]
+    container["resources"]["requests"]["memory"] = "200Mi"
+    return tight
+
+
+def test_an_engine_judges_each_review_by_its_own_held_context(
+        monkeypatch: pytest.MonkeyPatch, expected: Any) -> None:
+    monkeypatch.setattr(policy_engine, "HELD_CONTEXTS", 2)
+    engine = PolicyLibrary.load(POLICIES).engine("regorus")
+    assert isinstance(engine, policy_engine.RegorusEngine)
+    documents = InputDocuments()
+    candidate = _renamed(_model("churn-predictor"), "candidate")
+    roomy = documents.build(candidate, SELDON, ENVIRONMENT)
+    pool = candidate["spec"]["server"]
+    tight = documents.build(candidate, _tight(pool), ENVIRONMENT)
+    assert roomy.document == tight.document.replace(tight.context.id, roomy.context.id)
+    roomy_findings = engine.evaluate_in_context(*roomy)
+    tight_findings = engine.evaluate_in_context(*tight)
+    assert roomy_findings == expected(roomy)
+    assert tight_findings == expected(tight)
+    assert not any(f.severity == "deny" for f in roomy_findings)
+    assert any(f.severity == "deny" and f.policy == "overcommit" for f in tight_findings)
+    assert engine.held == {roomy.context.id, tight.context.id}
+    # A third context: at the limit, the engine drops both and holds the new one only.
+    other = documents.build(candidate, SELDON[:-1], ENVIRONMENT)
+    assert engine.evaluate_in_context(*other) == expected(other)
+    assert engine.held == {other.context.id}
+    for review, findings in ((tight, tight_findings), (roomy, roomy_findings)):
+        assert engine.evaluate_in_context(*review) == findings   # parsed again, same answer
 
 
 @pytest.fixture
@@ -113,7 +165,7 @@ def one_worker() -> Iterator[PolicyWorkers]:
     workers.close()
 
 
-def _document(reviewed: Obj, extra: int = 0) -> str:
+def _document(reviewed: Obj, extra: int = 0) -> Review:
     return InputDocuments().build(reviewed, SELDON + _fillers(extra), ENVIRONMENT)
 
 
@@ -145,7 +197,7 @@ def test_an_abandoned_review_never_answers_the_next(one_worker: PolicyWorkers,
     assert asyncio.run(abandon_then_review()) == expected(quick)
 
 
-def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: str) -> Any:
+def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: Review) -> Any:
     """SIGKILL `victim` mid-review (that review must fail), wait for its replacement, then
     judge `quick`."""
     slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
@@ -206,16 +258,16 @@ def split_workers() -> Iterator[PolicyWorkers]:
     workers.close()
 
 
-def _sample_documents() -> list[str]:
+def _sample_documents() -> list[Review]:
     """Every policy sample alone and in the prod namespace: findings of every policy."""
     documents = []
     for policy in PolicyLibrary.load(POLICIES).policies:
         for verdict in ("allowed", "disallowed"):
             for path in policy.samples(verdict):
                 objects = [o for o in yaml.safe_load_all(path.read_text()) if o]
-                documents += [json.dumps(build_input(objects, environment={})),
-                              json.dumps(build_input(objects, cluster=SELDON,
-                                                     environment=ENVIRONMENT))]
+                documents += [held(build_input(objects, environment={})),
+                              held(build_input(objects, cluster=SELDON,
+                                               environment=ENVIRONMENT))]
     return documents
 
 

@@ -17,7 +17,6 @@ indexed object and sends it along, and the same Rego computes it when it is abse
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from admission_support import REPO_ROOT, indexed_context
 from modelops.policy import PolicyEngine, PolicyLibrary, build_input
+from modelops.policy.engine import inline_context
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
 
@@ -131,11 +131,12 @@ def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
     reviewed = copy.deepcopy(next(o for o in cluster if o["kind"] == "Model"))
     reviewed["spec"]["memory"] = "40Gi"
 
-    first = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    review = documents.build(reviewed, cluster, ENVIRONMENT)
+    first = inline_context(*review)
     assert len(first["cluster_facts"]) == len(first["cluster"]) == len(cluster) - 1
     assert first["cluster_facts"] == engine.cluster_facts(first["cluster"])
     expected = build_input([reviewed], cluster=cluster, environment=ENVIRONMENT)
-    assert engine.evaluate_json(json.dumps(first)) == engine.evaluate(expected)
+    assert engine.evaluate_in_context(*review) == engine.evaluate(expected)
     assert len(facts.asked) == 1 and len(facts.asked[0]) == len(cluster)
 
     documents.build(reviewed, cluster, ENVIRONMENT)
@@ -144,6 +145,6 @@ def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
     changed = copy.deepcopy(cluster[index])
     changed["spec"]["memory"] = "7Gi"
     cluster[index] = changed   # kopf replaces an index value when its object changes
-    second = json.loads(documents.build(reviewed, cluster, ENVIRONMENT))
+    second = inline_context(*documents.build(reviewed, cluster, ENVIRONMENT))
     assert facts.asked[1:] == [[changed["metadata"]["name"]]]
     assert second["cluster_facts"] == engine.cluster_facts(second["cluster"])

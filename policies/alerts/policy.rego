@@ -193,7 +193,7 @@ deny contains lib.violation(pr, msg) if {
 	msg := sprintf("group %s appears %d times; Prometheus refuses to load a rule file that repeats a group name", [name, n])
 }
 
-cluster_primaries := [m | some m in input.cluster; lib.is_seldon(m, "Model"); primary(m)]
+cluster_primaries := [m | some m in data.modelops.lib.cluster; lib.is_seldon(m, "Model"); primary(m)]
 
 # Models that stay in the cluster lose coverage when the PrometheusRule under review drops it.
 deny contains lib.violation(pr, msg) if {

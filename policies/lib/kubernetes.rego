@@ -11,7 +11,35 @@ max_ratio_deny := 3.0
 
 max_ratio_warn := 2.0
 
-all_objects := array.concat(input.objects, input.cluster)
+# The objects around those under review (the rest of the namespace): input.cluster (CI), or
+# the namespace context an engine holds in data.contexts across reviews (the admission plugin;
+# modelops.policy.engine.Context), named by input.context.id, less the object under review's
+# indexed copy (input.context.skip; -1 for none).
+cluster := input.cluster if not input.context
+
+cluster := _held_context.cluster if input.context.skip < 0
+
+cluster := kept if {
+	skip := input.context.skip
+	skip >= 0
+	kept := [o | o := _held_context.cluster[i]; i != skip]
+}
+
+# The precomputed facts of those objects, one per object in the same order (below); undefined
+# when the input brings none.
+cluster_facts := input.cluster_facts if not input.context
+
+cluster_facts := _held_context.cluster_facts if input.context.skip < 0
+
+cluster_facts := kept if {
+	skip := input.context.skip
+	skip >= 0
+	kept := [f | f := _held_context.cluster_facts[i]; i != skip]
+}
+
+_held_context := data.contexts[input.context.id]
+
+all_objects := array.concat(input.objects, cluster)
 
 # The message element of every deny/warn set: the engine reads policy, object and reason off it.
 violation(obj, msg) := {
@@ -164,20 +192,20 @@ artifact_size(model) := bytes(annotation(model, artifact_size_annotation))
 # --- facts about one object, computed once -----------------------------------------------------
 # What rules need from one object (a Model's capacity, a PrometheusRule's alert thresholds),
 # read off that object alone (never off the environment or other objects), so it can be
-# computed once per object: the admission plugin
-# computes each indexed object's facts when it indexes the object (`computed_cluster_facts` over
-# it) and sends them as `input.cluster_facts`, one entry per `input.cluster` object, in order.
-# Without them (CI), they are computed here; both ways give the same findings (tested).
+# computed once per object: the admission plugin computes each indexed object's facts when it
+# first sees the object (`computed_cluster_facts` over it) and sends them with the namespace
+# context as `cluster_facts`, one entry per `cluster` object, in order. Without them (CI), they
+# are computed here; both ways give the same findings (tested).
 
 has_cluster_facts if {
-	is_array(input.cluster_facts)
-	count(input.cluster_facts) == count(input.cluster)
+	is_array(cluster_facts)
+	count(cluster_facts) == count(cluster)
 }
 
-# One entry per input.cluster object: {"model": model_fact} for a Seldon Model, {"rule_file":
+# One entry per cluster object: {"model": model_fact} for a Seldon Model, {"rule_file":
 # rule_file_fact} for a PrometheusRule, {} for anything else.
 computed_cluster_facts := [facts |
-	some o in input.cluster
+	some o in cluster
 	facts := _object_facts(o)
 ]
 
@@ -202,7 +230,7 @@ model_fact(m) := {
 }
 
 # The Models whose facts this evaluation computes: the reviewed ones, and the cluster's when
-# input.cluster_facts does not bring them.
+# cluster_facts does not bring them.
 _factless_models := reviewed_models if has_cluster_facts else := models
 
 # Byte quantities of those Models' memory and declared artifact size, parsed once per distinct
@@ -219,8 +247,8 @@ model_facts := array.concat(
 	_cluster_model_facts,
 )
 
-_cluster_model_facts := [f.model | some f in input.cluster_facts; f.model] if has_cluster_facts else := [model_fact(m) |
-	some m in input.cluster
+_cluster_model_facts := [f.model | some f in cluster_facts; f.model] if has_cluster_facts else := [model_fact(m) |
+	some m in cluster
 	m.kind == "Model"
 	startswith(object.get(m, "apiVersion", ""), seldon_api)
 ]
@@ -263,9 +291,9 @@ alert_threshold(rule) := t if {
 	t := number(trim_left(trim_space(parts[count(parts) - 1]), "= "))
 } else := null
 
-# The rule files' facts in the cluster, from input.cluster_facts when it brings them.
-cluster_rule_file_facts := [f.rule_file | some f in input.cluster_facts; f.rule_file] if has_cluster_facts else := [rule_file_fact(pr) |
-	some pr in input.cluster
+# The rule files' facts in the cluster, from cluster_facts when it brings them.
+cluster_rule_file_facts := [f.rule_file | some f in cluster_facts; f.rule_file] if has_cluster_facts else := [rule_file_fact(pr) |
+	some pr in cluster
 	pr.kind == "PrometheusRule"
 	startswith(object.get(pr, "apiVersion", ""), rule_file_api)
 ]

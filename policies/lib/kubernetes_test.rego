@@ -66,3 +66,27 @@ test_artifact_size_and_component if {
 	not lib.artifact_size(model({}, {"modelops.dev/artifact-size": "big"}))
 	lib.component({"kind": "Model"}) == ""
 }
+
+_held := {"ns@1": {"cluster": [{"kind": "Model", "n": 0}, {"kind": "Model", "n": 1}, {"kind": "Server", "n": 2}], "cluster_facts": [{"f": 0}, {"f": 1}, {}]}}
+
+_held_cluster := _held["ns@1"].cluster
+
+_held_facts := _held["ns@1"].cluster_facts
+
+test_cluster_is_the_input_cluster_without_a_held_context if {
+	got := lib.cluster with input as {"objects": [], "cluster": [{"kind": "Server"}]}
+		with data.contexts as _held
+	got == [{"kind": "Server"}]
+	not lib.cluster_facts with input as {"objects": [], "cluster": []}
+}
+
+test_a_held_context_stands_in_for_the_cluster_less_the_skipped_object if {
+	every skip in [-1, 0, 1, 2] {
+		cluster := lib.cluster with input as {"objects": [], "context": {"id": "ns@1", "skip": skip}, "cluster": [{"kind": "Ignored"}]}
+			with data.contexts as _held
+		cluster == [o | some i, o in _held_cluster; i != skip]
+		facts := lib.cluster_facts with input as {"objects": [], "context": {"id": "ns@1", "skip": skip}}
+			with data.contexts as _held
+		facts == [f | some i, f in _held_facts; i != skip]
+	}
+}

@@ -1,18 +1,22 @@
-"""The policy input of a review as JSON text, without re-serialising the namespace every time.
+"""A review's policy input as JSON text, with its namespace's context kept apart and reused.
 
-Every review in a namespace sends the engine the same cluster context (the namespace's indexed
-manifests) next to one new object. Serialising that context is most of the work of building
-the input, so each namespace keeps the JSON text of its manifests for as long as the indexes
-hold those very objects: kopf replaces an index value when its object changes (never mutates
-it), so "the same object" (`is`) means "the same text". The cache holds strong references to
-the manifests it describes, so an id can never be reused while its text is cached.
+Every review in a namespace is judged against the same cluster context (the namespace's
+indexed manifests) next to one new object. So each namespace keeps its context as a
+`Context`: the JSON text of its manifests (and of their facts), serialised once, named by a
+digest. The engine holds a context it has parsed (modelops.policy.engine.Context) and the
+review's own document names it, so neither serialising nor parsing the namespace is repeated
+per review. The text is kept for as long as the indexes hold those very objects: kopf replaces
+an index value when its object changes (never mutates it), so "the same object" (`is`) means
+"the same text". The cache holds strong references to the manifests it describes, so an id can
+never be reused while its text is cached.
 
-The document is the one `modelops.policy.build_input` makes (the reviewed object replaces an
-indexed one of the same kind, namespace and name), as text for `evaluate_json`. Given a
-`facts` function (`PolicyEngine.cluster_facts`), it also carries `cluster_facts`: what the
-library computes about each context object on its own (its parsed capacity facts). Those are
-cached with the object's text, so a review computes them only for the object under review
-instead of for its whole namespace (policies/README.md, "Keeping rules fast").
+The input is the one `modelops.policy.build_input` makes (the reviewed object replaces an
+indexed one of the same kind, namespace and name: the document says which, `skip`), as
+`inline_context` spells it out (tested). Given a `facts` function
+(`PolicyEngine.cluster_facts`), the context also carries `cluster_facts`: what the library
+computes about each context object on its own (its parsed capacity facts). Those are cached
+with the object's text, so a review computes them only for the object under review instead of
+for its whole namespace (policies/README.md, "Keeping rules fast").
 """
 
 from __future__ import annotations
@@ -21,14 +25,23 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from modelops.policy.engine import Context
 from modelops.policy.inputs import Manifest, identity
+
+
+class Review(NamedTuple):
+    """What an engine judges: the namespace's context and the document that names it."""
+
+    context: Context
+    document: str
 
 
 class _Cached(NamedTuple):
     manifests: tuple[Manifest, ...]
-    identities: tuple[tuple[str, str, str], ...]
+    positions: dict[tuple[str, str, str], int]   # identity -> index in the context
     texts: tuple[str, ...]
     facts: tuple[str, ...]   # "" each without a facts function
+    context: Context
 
 
 FactsOf = Callable[[list[Manifest]], list[Any]]
@@ -47,16 +60,15 @@ class InputDocuments:
         self._environments: dict[str, tuple[Mapping[str, Any], str]] = {}
 
     def build(self, obj: Manifest, cluster: Sequence[Manifest],
-              environment: Mapping[str, Any]) -> str:
+              environment: Mapping[str, Any]) -> Review:
         replaced = identity(obj)
         namespace = replaced[1]
         cached = self._context(namespace, cluster)
-        kept = [index for index, key in enumerate(cached.identities) if key != replaced]
-        context = ",".join(cached.texts[i] for i in kept)
-        facts = (f',"cluster_facts":[{",".join(cached.facts[i] for i in kept)}]'
-                 if self._facts is not None else "")
-        return (f'{{"environment":{self._environment(namespace, environment)},'
-                f'"objects":[{_dumps(obj)}],"cluster":[{context}]{facts}}}')
+        skip = cached.positions.get(replaced, -1)
+        return Review(cached.context,
+                      f'{{"environment":{self._environment(namespace, environment)},'
+                      f'"objects":[{_dumps(obj)}],'
+                      f'"context":{{"id":"{cached.context.id}","skip":{skip}}}}}')
 
     def _context(self, namespace: str, cluster: Sequence[Manifest]) -> _Cached:
         cached = self._namespaces.get(namespace)
@@ -71,9 +83,14 @@ class InputDocuments:
         facts = self._facts(new) if self._facts is not None and new else [None] * len(new)
         known.update((id(m), (_dumps(m), "" if f is None else _dumps(f)))
                      for m, f in zip(new, facts, strict=True))
-        fresh = _Cached(manifests, tuple(identity(m) for m in manifests),
-                        tuple(known[id(m)][0] for m in manifests),
-                        tuple(known[id(m)][1] for m in manifests))
+        texts = tuple(known[id(m)][0] for m in manifests)
+        fact_texts = tuple(known[id(m)][1] for m in manifests)
+        context = (f'{{"cluster":[{",".join(texts)}],"cluster_facts":[{",".join(fact_texts)}]}}'
+                   if self._facts is not None else f'{{"cluster":[{",".join(texts)}]}}')
+        # One object per kind and name in a namespace (each indexed kind is one resource), so
+        # a review replaces at most one: what build_input drops, `skip` drops.
+        positions = {identity(m): index for index, m in enumerate(manifests)}
+        fresh = _Cached(manifests, positions, texts, fact_texts, Context.of(context))
         if manifests:
             self._namespaces[namespace] = fresh
         else:

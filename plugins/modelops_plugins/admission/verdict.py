@@ -2,7 +2,8 @@
 
 This is the only place that calls the policy engine, with the input CI uses (`build_input`'s
 document, serialised by documents.py): the reviewed object under `objects`, the rest of its
-namespace under `cluster`, the namespace's environment. A deny finding rejects the request with
+namespace as the cluster (a context the engine holds across reviews), the namespace's
+environment. A deny finding rejects the request with
 403 and names every denying policy; warn findings become AdmissionReview `warnings`, which
 kubectl prints as `Warning:` lines.
 
@@ -90,11 +91,11 @@ class Judge:
 
         Raises PolicyEngineError if a policy is broken.
         """
-        document = self._documents.build(obj, cluster, environment or {})
+        review = self._documents.build(obj, cluster, environment or {})
         if self._workers is None:
-            findings = self.engine().evaluate_json(document)
+            findings = self.engine().evaluate_in_context(*review)
         else:
-            findings = await self._workers.evaluate(document)
+            findings = await self._workers.evaluate(review)
         return _verdict(findings, notes)
 
     def engine(self) -> PolicyEngine:

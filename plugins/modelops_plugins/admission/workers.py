@@ -5,7 +5,8 @@ namespace), so evaluating on the event loop makes every review wait for the one 
 and caps the webhook at one core. Why not ProcessPoolExecutor: its feeder and result threads
 cost about 0.5 ms per call and several ms at p99 (measured here). Instead each worker has its
 own pipe, written with `send_bytes` and read by the event loop itself (`add_reader`): no
-threads; the input goes as JSON text (documents.py), the findings come back pickled.
+threads; the review goes as JSON text (documents.py: the document and its namespace's
+context, which each worker parses once and holds), the findings come back pickled.
 
 With shares (`--policy-split`), a review is judged by several workers at once, worker i
 evaluating share i modulo their number (the policies are independent; findings are merged in
@@ -41,12 +42,15 @@ from typing import Any, Final
 
 from modelops.errors import UsageError
 from modelops.policy import Finding, PolicyEngineError, PolicyLibrary
+from modelops.policy.engine import Context
 from modelops.policy.findings import ordered
+
+from modelops_plugins.admission.documents import Review
 
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0   # seconds for a worker to import and compile the library
-SHARE: Final = 0        # the job byte that asks a worker for its share of the policies
+SHARE: Final = 0        # the job that asks a worker for its share of the policies
 WHOLE: Final = 1        # ... and the one that asks for the whole library
 
 
@@ -150,14 +154,14 @@ class PolicyWorkers:
                     self._give_back(worker)
             raise
 
-    async def evaluate(self, document: str) -> list[Finding]:
+    async def evaluate(self, review: Review) -> list[Finding]:
         if self._closed:
             raise PolicyEngineError("the policy workers are shut down")
         loop = self._attach()
-        payload = document.encode()
         lent = await self._borrow(loop)
         shared = len(lent) > 1
-        job = bytes((SHARE if shared else WHOLE,))
+        job = pickle.dumps((SHARE if shared else WHOLE, *review.context, review.document),
+                           protocol=pickle.HIGHEST_PROTOCOL)
         self.judged["shared" if shared else "whole"] += 1
         answers: list[asyncio.Future[list[Finding]]] = []
         for worker in lent:
@@ -165,7 +169,7 @@ class PolicyWorkers:
             worker.pending = answer
             answers.append(answer)
             try:
-                worker.connection.send_bytes(job + payload)
+                worker.connection.send_bytes(job)
             except OSError:
                 self._lost(worker)
         if len(answers) == 1:
@@ -244,7 +248,9 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
            share: tuple[str, ...] | None) -> None:
     """The worker: compile, say ready, then answer one job per message until EOF.
 
-    A message is one job byte (SHARE or WHOLE) followed by the input as JSON text.
+    A message is a pickled (SHARE or WHOLE, context id, context text, input document); each
+    engine holds the contexts it has parsed (modelops.policy.engine.Context), so a namespace's
+    context is parsed again only when it changes.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the operator decides when workers stop
     try:
@@ -268,8 +274,9 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
         except (EOFError, OSError):
             return
         try:
-            answer: tuple[str, Any] = ("ok", engines[message[0]].evaluate_json(
-                message[1:].decode()))
+            job, context_id, context_text, document = pickle.loads(message)
+            answer: tuple[str, Any] = ("ok", engines[job].evaluate_in_context(
+                Context(context_id, context_text), document))
         except PolicyEngineError as exc:
             answer = ("error", str(exc))
         connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
