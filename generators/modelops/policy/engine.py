@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from modelops.errors import UsageError
 from modelops.policy.findings import Finding, findings_from_results
 from modelops.policy.inputs import Manifest, PolicyInput
-from modelops.policy.library import PolicyLibrary, package_of
+from modelops.policy.library import VERDICT_RULE, PolicyLibrary, package_of
 
 # regorus builds an `anyhow` error for many a failed lookup inside an evaluation, and with
 # RUST_BACKTRACE=1 in the environment each one captures a native stack: measured, a quarter of
@@ -38,6 +38,7 @@ FACTS_QUERY = "data.modelops.lib.computed_cluster_facts"
 ENGINES = ("regorus", "regopy", "opa")
 # How many namespace contexts a regorus engine holds before it drops them all (Context).
 HELD_CONTEXTS = 64
+_UNDEFINED = "<undefined>"   # what regorus's eval_rule gives for an undefined rule
 _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s+if\b", re.MULTILINE)
 
 
@@ -149,7 +150,7 @@ class RegorusEngine(PolicyEngine):
         self._engine = regorus.Engine()
         self.held: set[str] = set()   # ids of the contexts in data.contexts
         self.modules = library.modules(with_tests)
-        for path, source in self.modules:
+        for path, source in [*self.modules, library.verdict_module()]:
             try:
                 self._engine.add_policy(path, source)
             except RuntimeError as exc:
@@ -180,7 +181,7 @@ class RegorusEngine(PolicyEngine):
 
     def value_of(self, document: PolicyInput, ref: str) -> Any:
         self._load(document)
-        return self.query(ref)
+        return self.rule(ref)
 
     def _load(self, document: PolicyInput) -> None:
         try:
@@ -189,18 +190,18 @@ class RegorusEngine(PolicyEngine):
             raise PolicyEngineError(_without_backtrace(str(exc))) from exc
 
     def _evaluate_loaded(self) -> Mapping[str, Any]:
-        try:
-            value = _first_value(json.loads(self._engine.eval_query_as_json(self._query)), {})
-            return value if isinstance(value, dict) else {}
-        except RuntimeError as exc:
-            raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+        value = self.rule(VERDICT_RULE)
+        if not isinstance(value, dict):
+            raise PolicyEngineError(f"{VERDICT_RULE} is {value!r}, not an object")
+        return value
 
-    def query(self, expression: str) -> Any:
+    def rule(self, ref: str) -> Any:
+        """The value of rule `ref` for the loaded input; None if undefined."""
         try:
-            return _first_value(json.loads(self._engine.eval_query_as_json(expression)),
-                                default=None)
+            value = json.loads(self._engine.eval_rule_as_json(ref))
         except RuntimeError as exc:
             raise PolicyEngineError(_without_backtrace(str(exc))) from exc
+        return None if value == _UNDEFINED else value
 
     def run_tests(self) -> list[TestResult]:
         """Every `test_*` rule of every *_test.rego, like `opa test`: pass iff it is true."""
@@ -211,7 +212,7 @@ class RegorusEngine(PolicyEngine):
             package = package_of(source)
             for rule in _TEST_RULE.findall(source):
                 try:
-                    value = self.query(f"data.{package}.{rule}")
+                    value = self.rule(f"data.{package}.{rule}")
                     detail = "" if value is True else "evaluated to undefined"
                 except PolicyEngineError as exc:
                     value, detail = None, str(exc)
@@ -307,11 +308,6 @@ def _without_backtrace(message: str) -> str:
 
 def _policy_id(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", path)
-
-
-def _first_value(result: Mapping[str, Any], default: Any) -> Any:
-    rows = result.get("result") or []
-    return rows[0]["expressions"][0]["value"] if rows else default
 
 
 def create_engine(library: PolicyLibrary, kind: str, opa_url: str | None) -> PolicyEngine:
