@@ -124,6 +124,22 @@ def test_lib_rules_are_read_by_their_full_path() -> None:
     assert offenders == [], "read lib rules as data.modelops.lib.<rule>: " + ", ".join(offenders)
 
 
+def test_the_cluster_is_read_through_lib_only() -> None:
+    # The admission plugin's engines hold a review's cluster in data.contexts and send
+    # `input.context` instead of `input.cluster` (policies/README.md, "Input"): a policy that
+    # read input.cluster would see an empty namespace there, and pass what CI denies.
+    direct = re.compile(r"\binput\.(cluster|cluster_facts)\b")
+    sources = [(f"{p.directory.name}/policy.rego", p.source) for p in library().policies]
+    sources += [(path, text) for path, text in library().helpers]
+    offenders = [f"{path}:{n}" for path, text in sources
+                 for n, line in enumerate(text.splitlines(), 1)
+                 if not line.lstrip().startswith("#") and direct.search(line)
+                 and not re.match(r"(cluster|cluster_facts) := input\.\1 if not input\.context$",
+                                  line.strip())]
+    assert offenders == [], ("read data.modelops.lib.cluster / cluster_facts, not input.cluster: "
+                             + ", ".join(offenders))
+
+
 def test_every_policy_folder_is_complete() -> None:
     problems = structural_problems(POLICIES)
     assert problems == [], "incomplete policy folders:\n" + "\n".join(problems)
