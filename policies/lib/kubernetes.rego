@@ -37,6 +37,8 @@ cluster_facts := kept if {
 	kept := [f | f := _held_context.cluster_facts[i]; i != skip]
 }
 
+# (`o := held[i]`, not `some i, o in held`, in the comprehensions above: regopy 1.5.2 cannot
+# parse the second form inside an array comprehension.)
 _held_context := data.contexts[input.context.id]
 
 all_objects := array.concat(input.objects, cluster)

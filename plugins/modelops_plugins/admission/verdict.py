@@ -3,9 +3,8 @@
 This is the only place that calls the policy engine, with the input CI uses (`build_input`'s
 document, serialised by documents.py): the reviewed object under `objects`, the rest of its
 namespace as the cluster (a context the engine holds across reviews), the namespace's
-environment. A deny finding rejects the request with
-403 and names every denying policy; warn findings become AdmissionReview `warnings`, which
-kubectl prints as `Warning:` lines.
+environment. A deny finding rejects the request with 403 and names every denying policy; warn
+findings become AdmissionReview `warnings`, which kubectl prints as `Warning:` lines.
 
 The engine is compiled once (regorus, the default) and used from the event loop's thread only:
 regorus engines are `unsendable` and panic when touched (or freed) on another thread, which is
