@@ -38,11 +38,12 @@ from modelops_plugins.admission import operator
 from modelops_plugins.admission.handlers import Readiness
 from modelops_plugins.admission.local import (
     LocalCluster,
+    indexed_objects,
     read_rendered,
     resource_key,
     resource_of,
 )
-from modelops_plugins.admission.resources import WEBHOOKS, Webhook
+from modelops_plugins.admission.resources import CONTEXT, WEBHOOKS, Webhook
 from modelops_plugins.admission.server import DEFAULT_LIMITS, AdmissionServer, Limits
 from modelops_plugins.admission.verdict import Judge
 
@@ -119,8 +120,8 @@ def indexed_context(env: str) -> tuple[list[Obj], dict[str, Any]]:
     """What the plugin's indexes hold for a rendered environment (its Seldon objects and
     PrometheusRule) and the Environment document its ConfigMap carries."""
     rendered = read_rendered(REPO_ROOT / "environments" / env / "rendered")
-    indexed = [o for o in rendered if o["apiVersion"].startswith("mlops.seldon.io/")
-               or o["kind"] == "PrometheusRule"]
+    context = {kind.resource for kind in CONTEXT}
+    indexed = [o for resource, o in indexed_objects(rendered) if resource in context]
     return indexed, dict(environment_document(rendered) or {})
 
 
