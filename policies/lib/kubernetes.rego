@@ -17,28 +17,25 @@ max_ratio_warn := 2.0
 # indexed copy (input.context.skip; -1 for none).
 cluster := input.cluster if not input.context
 
-cluster := _held_context.cluster if input.context.skip < 0
-
-cluster := kept if {
-	skip := input.context.skip
-	skip >= 0
-	kept := [o | o := _held_context.cluster[i]; i != skip]
-}
+cluster := _held("cluster") if input.context
 
 # The precomputed facts of those objects, one per object in the same order (below); undefined
 # when the input brings none.
 cluster_facts := input.cluster_facts if not input.context
 
-cluster_facts := _held_context.cluster_facts if input.context.skip < 0
+cluster_facts := _held("cluster_facts") if input.context
 
-cluster_facts := kept if {
+# The held context's list under `key`, less the object at input.context.skip. (`x := list[i]`,
+# not `some i, x in list`, in the comprehension: regopy 1.5.2 cannot parse the second form
+# inside an array comprehension.)
+_held(key) := _held_context[key] if input.context.skip < 0
+
+_held(key) := kept if {
 	skip := input.context.skip
 	skip >= 0
-	kept := [f | f := _held_context.cluster_facts[i]; i != skip]
+	kept := [x | x := _held_context[key][i]; i != skip]
 }
 
-# (`o := held[i]`, not `some i, o in held`, in the comprehensions above: regopy 1.5.2 cannot
-# parse the second form inside an array comprehension.)
 _held_context := data.contexts[input.context.id]
 
 all_objects := array.concat(input.objects, cluster)
