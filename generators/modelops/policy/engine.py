@@ -91,7 +91,6 @@ class PolicyEngine(ABC):
     def __init__(self, library: PolicyLibrary) -> None:
         self.library = library
         self._segments = library.names_by_segment()
-        self._query = library.verdict_query()
 
     def evaluate(self, document: PolicyInput) -> list[Finding]:
         results = self.evaluate_raw(document)
@@ -229,6 +228,7 @@ class RegopyEngine(PolicyEngine):
         super().__init__(library)
         self._regopy = regopy
         self._modules = library.modules()
+        self._query = library.verdict_query()
         # Compile once up front so a broken module fails here, not on the first request.
         self._interpreter().query("true")
 
