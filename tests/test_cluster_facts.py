@@ -8,8 +8,8 @@ indexed object and sends it along, and the same Rego computes it when it is abse
   namespace as context, gives the same findings with the facts as without; so does each prod
   Model reviewed in its namespace, as it is and grown past its pool (regorus; regopy, about
   a hundred times slower here, on the whole samples and a few Models);
-- facts that disagree with their objects are used (a Model's memory, an alert's threshold), so
-  this comparison can fail;
+- facts that disagree with their objects are used (a Model's memory, a Server's capacity, an
+  alert's threshold), so this comparison can fail;
 - the plugin's documents carry one fact per context object, aligned after the reviewed object's
   indexed copy is dropped, and compute facts only for objects they have not seen.
 """
@@ -95,14 +95,26 @@ def test_facts_are_what_the_rules_read() -> None:
     assert lied == {"overcommit", "alerts"}
     assert not any(f.severity == "deny" for f in engine.evaluate(document))
 
+    facts = engine.cluster_facts(document["cluster"])
+    for entry in facts:
+        if entry.get("server", {}).get("name") == model["spec"]["server"]:
+            entry["server"]["capacity"] = 1 << 20   # a 1 MiB pool: the Model cannot fit
+    shrunk = [f for f in engine.evaluate({**document, "cluster_facts": facts})
+              if f.severity == "deny"]
+    assert {f.policy for f in shrunk} == {"overcommit"}
+    assert any("more than one replica of server" in f.message for f in shrunk)
 
-def test_facts_come_one_per_object_for_models_and_rule_files() -> None:
+
+def test_facts_come_one_per_object_for_models_servers_and_rule_files() -> None:
     facts = LIBRARY.engine("regorus").cluster_facts(SELDON)
     assert len(facts) == len(SELDON)
     for obj, entry in zip(SELDON, facts, strict=True):
         if obj["kind"] == "Model":
             assert entry["model"]["name"] == obj["metadata"]["name"]
             assert entry["model"]["server"] == obj["spec"].get("server")
+        elif obj["kind"] == "Server":
+            assert entry["server"]["name"] == obj["metadata"]["name"]
+            assert entry["server"]["capacity"] > 0 and entry["server"]["ratio"] >= 1
         elif obj["kind"] == "PrometheusRule":
             groups = entry["rule_file"]["groups"]
             assert set(groups) == {g["name"] for g in obj["spec"]["groups"]}

@@ -201,8 +201,9 @@ has_cluster_facts if {
 	count(cluster_facts) == count(cluster)
 }
 
-# One entry per cluster object: {"model": model_fact} for a Seldon Model, {"rule_file":
-# rule_file_fact} for a PrometheusRule, {} for anything else.
+# One entry per cluster object: {"model": model_fact} for a Seldon Model, {"server":
+# server_fact} for a Seldon Server, {"rule_file": rule_file_fact} for a PrometheusRule, {} for
+# anything else.
 computed_cluster_facts := [facts |
 	some o in cluster
 	facts := _object_facts(o)
@@ -210,6 +211,9 @@ computed_cluster_facts := [facts |
 
 _object_facts(o) := {"model": model_fact(o)} if {
 	o.kind == "Model"
+	startswith(object.get(o, "apiVersion", ""), seldon_api)
+} else := {"server": server_fact(o)} if {
+	o.kind == "Server"
 	startswith(object.get(o, "apiVersion", ""), seldon_api)
 } else := {"rule_file": rule_file_fact(o)} if {
 	o.kind == "PrometheusRule"
@@ -250,6 +254,41 @@ _cluster_model_facts := [f.model | some f in cluster_facts; f.model] if has_clus
 	some m in cluster
 	m.kind == "Model"
 	startswith(object.get(m, "apiVersion", ""), seldon_api)
+]
+
+# {"name", "capacity" (the inference container's memory request in bytes), "replicas", "ratio"
+# (1 + SELDON_OVERCOMMIT_PERCENTAGE/100)}; capacity and ratio are null when they cannot be read.
+server_fact(s) := {
+	"name": name(s),
+	"capacity": _capacity_or_null(s),
+	"replicas": server_replicas(s),
+	"ratio": _ratio_or_null(s),
+}
+
+_capacity_or_null(s) := c if {
+	c := server_capacity(s)
+} else := null
+
+_ratio_or_null(s) := r if {
+	r := overcommit_ratio(s)
+} else := null
+
+# Name -> server_fact of every Server, under review or in the cluster; the first of a name wins,
+# as in `servers`.
+server_facts := {f.name: f | some i, f in _server_fact_list; not _fact_named_earlier(i, f.name)}
+
+_fact_named_earlier(i, n) if {
+	some j, other in _server_fact_list
+	j < i
+	other.name == n
+}
+
+_server_fact_list := array.concat([server_fact(s) | some s in reviewed_servers], _cluster_server_facts)
+
+_cluster_server_facts := [f.server | some f in cluster_facts; f.server] if has_cluster_facts else := [server_fact(s) |
+	some s in cluster
+	s.kind == "Server"
+	startswith(object.get(s, "apiVersion", ""), seldon_api)
 ]
 
 # --- PrometheusRules (the alerts policy) ------------------------------------------------------

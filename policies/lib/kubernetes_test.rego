@@ -90,3 +90,30 @@ test_a_held_context_stands_in_for_the_cluster_less_the_skipped_object if {
 		facts == [f | some i, f in _held_facts; i != skip]
 	}
 }
+
+_server(name, containers) := {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server", "metadata": {"name": name}, "spec": {"replicas": 3, "podSpec": {"containers": containers}}}
+
+_mlserver(memory) := {"name": "mlserver", "resources": {"requests": {"memory": memory}}}
+
+_agent(pct) := {"name": "agent", "env": [{"name": "SELDON_OVERCOMMIT_PERCENTAGE", "value": pct}]}
+
+test_a_server_fact_is_its_capacity_replicas_and_ratio if {
+	lib.server_fact(_server("pool", [_mlserver("8Gi"), _agent("50")])) == {"name": "pool", "capacity": 8589934592, "replicas": 3, "ratio": 1.5}
+	lib.server_fact(_server("pool", [_mlserver("8Gi")])).ratio == 1.1 # Seldon's default 10 %
+}
+
+test_a_server_fact_has_null_for_what_cannot_be_read if {
+	lib.server_fact(_server("pool", [_mlserver("lots"), _agent("many")])) == {"name": "pool", "capacity": null, "replicas": 3, "ratio": null}
+	lib.server_fact(_server("pool", [])).capacity == null
+}
+
+test_server_facts_name_each_server_once_the_reviewed_first if {
+	reviewed := _server("pool", [_mlserver("1Gi")])
+	in_cluster := _server("pool", [_mlserver("2Gi")])
+	other := _server("other", [_mlserver("4Gi")])
+	facts := lib.server_facts with input as {"objects": [reviewed], "cluster": [in_cluster, other]}
+	facts.pool.capacity == 1073741824
+	facts.other.capacity == 4294967296
+	held := lib.server_facts with input as {"objects": [], "cluster": [in_cluster, other], "cluster_facts": [{"server": {"name": "pool", "capacity": 7}}, {"server": {"name": "other", "capacity": 9}}]}
+	held == {"pool": {"name": "pool", "capacity": 7}, "other": {"name": "other", "capacity": 9}}
+}

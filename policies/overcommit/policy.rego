@@ -15,12 +15,16 @@ env_max_ratio := 1 + (pct / 100) if pct := data.modelops.lib.environment_spec.li
 max_ratio := min({data.modelops.lib.max_ratio_deny, env_max_ratio})
 
 # Everything about a pool the rules need, computed once per evaluation (a rule is evaluated once
-# per query; a function once per call, and these are needed once per Model).
+# per query; a function once per call, and these are needed once per Model). Each Server's own
+# facts come precomputed in the admission plugin (lib.server_fact); a Server whose capacity or
+# ratio cannot be read has no pool.
 pools := {name: facts |
-	some name, server in data.modelops.lib.servers
-	capacity := lib.server_capacity(server)
-	replicas := lib.server_replicas(server)
-	ratio := lib.overcommit_ratio(server)
+	some name, server in data.modelops.lib.server_facts
+	capacity := server.capacity
+	capacity != null
+	replicas := server.replicas
+	ratio := server.ratio
+	ratio != null
 	facts := {
 		"capacity": capacity, "replicas": replicas, "ratio": ratio,
 		"physical": capacity * replicas, "per_replica": capacity * ratio,
@@ -36,7 +40,7 @@ sized_models := [f |
 	f.memory != null
 ]
 
-models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in data.modelops.lib.servers}
+models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in data.modelops.lib.server_facts}
 
 # Those under review carry the Model itself.
 reviewed_sized := [f | some f in sized_models; f.model]
