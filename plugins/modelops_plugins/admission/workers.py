@@ -58,7 +58,7 @@ WHOLE: Final = 1        # ... and the one that asks for the whole library
 class _Worker:
     process: Any   # multiprocessing.context.SpawnProcess (not exported for typing)
     connection: Connection
-    partition: int
+    share: int   # index into PolicyWorkers._shares
     pending: asyncio.Future[list[Finding]] | None = field(default=None)
 
 
@@ -89,11 +89,11 @@ class PolicyWorkers:
         for index in range(count):   # every worker compiled before the first review
             self._workers.append(self._spawn(index % len(self._shares)))
 
-    def _spawn(self, partition: int) -> _Worker:
+    def _spawn(self, share: int) -> _Worker:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(target=_serve, args=(theirs, self._policies,
                                                              self._engine,
-                                                             self._shares[partition]),
+                                                             self._shares[share]),
                                         name="modelops-policy-worker", daemon=True)
         process.start()
         theirs.close()
@@ -107,7 +107,7 @@ class PolicyWorkers:
         if status != "ready":
             process.join(5)
             raise PolicyEngineError(f"a policy worker could not load the library: {detail}")
-        return _Worker(process, ours, partition)
+        return _Worker(process, ours, share)
 
     def _attach(self) -> asyncio.AbstractEventLoop:
         """Bind to the running loop on first use (the operator's loop starts after __init__)."""
@@ -123,7 +123,7 @@ class PolicyWorkers:
         self._give_back(worker)
 
     def _give_back(self, worker: _Worker) -> None:
-        self._idle[worker.partition].append(worker)
+        self._idle[worker.share].append(worker)
         self._hand_out()
 
     def _hand_out(self) -> None:
@@ -203,8 +203,8 @@ class PolicyWorkers:
         self._loop.remove_reader(worker.connection.fileno())
         worker.connection.close()
         self._workers.remove(worker)
-        if worker in self._idle[worker.partition]:   # it died between reviews
-            self._idle[worker.partition].remove(worker)
+        if worker in self._idle[worker.share]:   # it died between reviews
+            self._idle[worker.share].remove(worker)
         answer, worker.pending = worker.pending, None
         if answer is not None and not answer.done():
             answer.set_exception(PolicyEngineError(
@@ -212,7 +212,7 @@ class PolicyWorkers:
         if self._closed:
             return
         logger.error("policy worker %s died; starting another", worker.process.pid)
-        replacement = self._loop.run_in_executor(None, self._spawn, worker.partition)
+        replacement = self._loop.run_in_executor(None, self._spawn, worker.share)
         replacement.add_done_callback(self._replaced)
 
     def _replaced(self, done: asyncio.Future[_Worker]) -> None:
