@@ -250,12 +250,16 @@ def test_closed_workers_exit_and_refuse_reviews() -> None:
 SPLIT = [("overcommit", "probe-windows")]
 
 
-@pytest.fixture(scope="module")
-def split_workers() -> Iterator[PolicyWorkers]:
-    library = PolicyLibrary.load(POLICIES)
-    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+def _split_workers() -> Iterator[PolicyWorkers]:
+    workers = PolicyWorkers(2, POLICIES, "regorus",
+                            partitions(PolicyLibrary.load(POLICIES), SPLIT))
     yield workers
     workers.close()
+
+
+split_workers = pytest.fixture(_split_workers, scope="module", name="split_workers")
+# Workers of a test's own, for tests that count what they judged or kill one of them.
+own_split_workers = pytest.fixture(_split_workers, name="own_split_workers")
 
 
 def _sample_documents() -> list[Review]:
@@ -287,11 +291,11 @@ def test_a_shared_out_review_finds_what_the_whole_library_finds(
     assert len(policies) > 3
 
 
-def test_busy_workers_judge_reviews_whole_and_find_the_same(expected: Any) -> None:
+def test_busy_workers_judge_reviews_whole_and_find_the_same(own_split_workers: PolicyWorkers,
+                                                            expected: Any) -> None:
     # Sharing out is for reviews that come one at a time: once reviews queue, each worker that
     # comes free judges the oldest whole, with the same findings.
-    library = PolicyLibrary.load(POLICIES)
-    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+    workers = own_split_workers
     documents = [_document(_renamed(_model("churn-predictor"), f"c{i}",
                                     memory="64Gi" if i % 2 else "1Gi"), extra=i * 50)
                  for i in range(8)]
@@ -303,19 +307,16 @@ def test_busy_workers_judge_reviews_whole_and_find_the_same(expected: Any) -> No
         assert workers.judged == {"shared": after["shared"] + 3, "whole": after["whole"]}
         return burst, calm
 
-    try:
-        burst, calm = asyncio.run(burst_then_one_at_a_time())
-    finally:
-        workers.close()
+    burst, calm = asyncio.run(burst_then_one_at_a_time())
     assert burst == [expected(d) for d in documents]
     assert calm == burst[:3]
     assert workers.judged["whole"] >= len(documents) // 2   # the queue went whole
     assert any(f.severity == "deny" for f in burst[1])
 
 
-def test_a_review_abandoned_while_waiting_keeps_no_worker(expected: Any) -> None:
-    library = PolicyLibrary.load(POLICIES)
-    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+def test_a_review_abandoned_while_waiting_keeps_no_worker(own_split_workers: PolicyWorkers,
+                                                          expected: Any) -> None:
+    workers = own_split_workers
     slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
     quick = _document(_renamed(_model("churn-predictor"), "quick"))
 
@@ -331,22 +332,16 @@ def test_a_review_abandoned_while_waiting_keeps_no_worker(expected: Any) -> None
         assert workers.judged["shared"] == shared + 1
         return answer
 
-    try:
-        assert asyncio.run(abandon_a_waiter()) == expected(quick)
-    finally:
-        workers.close()
+    assert asyncio.run(abandon_a_waiter()) == expected(quick)
 
 
-def test_a_share_whose_worker_dies_fails_the_review(expected: Any) -> None:
-    library = PolicyLibrary.load(POLICIES)
-    workers = PolicyWorkers(2, POLICIES, "regorus", partitions(library, SPLIT))
+def test_a_share_whose_worker_dies_fails_the_review(own_split_workers: PolicyWorkers,
+                                                     expected: Any) -> None:
+    workers = own_split_workers
     quick = _document(_renamed(_model("churn-predictor"), "quick", memory="64Gi"))
     victim = workers.pids[1]   # the worker of the policies no group names
-    try:
-        assert _review_after_a_kill(workers, victim, quick) == expected(quick)
-        assert victim not in workers.pids
-    finally:
-        workers.close()
+    assert _review_after_a_kill(workers, victim, quick) == expected(quick)
+    assert victim not in workers.pids
 
 
 def test_partitions_cover_every_policy_once() -> None:
