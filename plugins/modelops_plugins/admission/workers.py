@@ -21,9 +21,10 @@ share): under a burst the queue drains at the speed of whole reviews, 25-40 % fa
 
 Workers run as SCHED_BATCH (Linux; any process may choose it): woken by the job the event loop
 writes, a normal task preempts the loop on the loop's own CPU, before the loop has written the
-review's other share. Measured at 200 reviews/s: in 1 review in 10 the second share started more
-than 1 ms after the first (the loop's write took that long); as batch tasks, 1 in 100. A batch
-task never preempts another on waking; otherwise it gets the same share of the CPU.
+review's other share. Traced at 200 reviews/s: the second share started more than 1 ms after the
+first in 15-25 % of reviews (the loop's write of the job took that long); as batch tasks, in
+4-5 %. A batch task never preempts another on waking; otherwise it gets the same share of the
+CPU.
 
 A worker is lent to one review at a time and taken back only when its answer arrives, so a
 review abandoned half-way (the apiserver gave up) can never hand its answer to the next one.
