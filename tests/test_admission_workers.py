@@ -263,12 +263,10 @@ own_split_workers = pytest.fixture(_split_workers, name="own_split_workers")
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
-def test_workers_run_as_batch_tasks_and_the_event_loop_does_not(
-        split_workers: PolicyWorkers) -> None:
+def test_workers_run_as_batch_tasks(split_workers: PolicyWorkers) -> None:
     # Woken by a job, a batch task never preempts the loop that is still sending the review's
     # other share (workers.py).
     assert [os.sched_getscheduler(pid) for pid in split_workers.pids] == [os.SCHED_BATCH] * 2
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER
 
 
 def _sample_documents() -> list[Review]:
