@@ -95,6 +95,19 @@ def test_context_text_follows_the_indexes() -> None:
     assert len(third["cluster"]) == len(SELDON) - 1
 
 
+def test_context_follows_the_environment() -> None:
+    documents = InputDocuments()
+    reviewed = _renamed(_model("churn-predictor"), "candidate")
+    first = documents.build(reviewed, SELDON, ENVIRONMENT)
+    assert documents.build(reviewed, SELDON, copy.deepcopy(ENVIRONMENT)).context is first.context
+    stricter = copy.deepcopy(ENVIRONMENT)
+    stricter["spec"].setdefault("limits", {})["minReplicas"] = 3
+    second = documents.build(reviewed, SELDON, stricter)
+    assert second.context.id != first.context.id
+    assert inline_context(*second)["environment"] == stricter
+    assert inline_context(*first)["environment"] == ENVIRONMENT
+
+
 def test_namespaces_never_share_a_context() -> None:
     documents = InputDocuments()
     prod = _renamed(_model("churn-predictor"), "candidate")
@@ -110,9 +123,9 @@ def test_namespaces_never_share_a_context() -> None:
 
 def held(document: PolicyInput) -> Review:
     """A review of `document`'s objects, its cluster held apart as a context."""
-    context = Context.of(json.dumps({"cluster": document["cluster"]}))
-    return Review(context, json.dumps({"environment": document["environment"],
-                                       "objects": document["objects"],
+    context = Context.of(json.dumps({"environment": document["environment"],
+                                     "cluster": document["cluster"]}))
+    return Review(context, json.dumps({"objects": document["objects"],
                                        "context": {"id": context.id, "skip": -1}}))
 
 

@@ -125,18 +125,23 @@ def test_lib_rules_are_read_by_their_full_path() -> None:
 
 
 def test_the_cluster_is_read_through_lib_only() -> None:
-    # The admission plugin's engines hold a review's cluster in data.contexts and send
-    # `input.context` instead of `input.cluster` (policies/README.md, "Input"): a policy that
-    # read input.cluster would see an empty namespace there, and pass what CI denies.
-    direct = re.compile(r"\binput\.(cluster|cluster_facts)\b")
+    # The admission plugin's engines hold a review's cluster and environment in data.contexts
+    # and send `input.context` instead (policies/README.md, "Input"): a policy that read
+    # input.cluster or input.environment would see an empty namespace there, and pass what CI
+    # denies.
+    direct = re.compile(r'\binput\.(cluster|cluster_facts|environment)\b'
+                        r'|object\.get\(input, \[?"environment"')
     sources = [(f"{p.directory.name}/policy.rego", p.source) for p in library().policies]
     sources += [(path, text) for path, text in library().helpers]
     offenders = [f"{path}:{n}" for path, text in sources
                  for n, line in enumerate(text.splitlines(), 1)
                  if not line.lstrip().startswith("#") and direct.search(line)
-                 and not re.match(r"(cluster|cluster_facts) := input\.\1 if not input\.context$",
+                 and not re.match(r'(cluster|cluster_facts) := _held\("\1"\) if input\.context '
+                                  r'else := input\.\1$', line.strip())
+                 and not re.match(r'\} else := object\.get\(input, \["environment", ',
                                   line.strip())]
-    assert offenders == [], ("read data.modelops.lib.cluster / cluster_facts, not input.cluster: "
+    assert offenders == [], ("read data.modelops.lib.cluster / cluster_facts / environment_spec, "
+                             "not the input: "
                              + ", ".join(offenders))
 
 

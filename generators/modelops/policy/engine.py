@@ -43,15 +43,15 @@ _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s+if\b", re.MULTILINE)
 
 
 class Context(NamedTuple):
-    """The objects around a review (its namespace's), for an engine to hold across reviews.
+    """What surrounds a review (its namespace), for an engine to hold across reviews.
 
-    `text` is JSON: {"cluster": [...]} and, when precomputed, "cluster_facts" (one per object,
-    as `cluster_facts` returns them). `id` names that text and nothing else (a digest of it).
-    The input document that goes with it carries, instead of `cluster` and `cluster_facts`,
-    `"context": {"id": <id>, "skip": <index of the reviewed object's copy in the context, or
-    -1>}`; the library reads the held context for it (policies/lib, `cluster`). Why: parsing
-    the context was a fifth of a review's evaluation, and a namespace's context changes far less
-    often than reviews arrive.
+    `text` is JSON: {"environment": <the Environment document>, "cluster": [...]} and, when
+    precomputed, "cluster_facts" (one per object, as `cluster_facts` returns them). `id` names
+    that text and nothing else (a digest of it). The input document that goes with it carries
+    only `objects` and `"context": {"id": <id>, "skip": <index of the reviewed object's copy in
+    the context, or -1>}`; the library reads the held context for the rest (policies/lib,
+    `cluster`, `environment_spec`). Why: parsing the context was a fifth of a review's
+    evaluation, and a namespace's context changes far less often than reviews arrive.
     """
 
     id: str
@@ -67,6 +67,7 @@ def inline_context(context: Context, document: str) -> PolicyInput:
     parsed = json.loads(document)
     where = parsed.pop("context")
     held = json.loads(context.text)
+    parsed["environment"] = held.get("environment", {})
     for key in ("cluster", "cluster_facts"):
         if key in held:
             parsed[key] = [o for i, o in enumerate(held[key]) if i != where["skip"]]

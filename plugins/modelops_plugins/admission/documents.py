@@ -1,14 +1,15 @@
 """A review's policy input as JSON text, with its namespace's context kept apart and reused.
 
 Every review in a namespace is judged against the same cluster context (the namespace's
-indexed manifests) next to one new object. So each namespace keeps its context as a
-`Context`: the JSON text of its manifests (and of their facts), serialised once, named by a
-digest. The engine holds a context it has parsed (modelops.policy.engine.Context) and the
-review's own document names it, so neither serialising nor parsing the namespace is repeated
-per review. The text is kept for as long as the indexes hold those very objects: kopf replaces
-an index value when its object changes (never mutates it), so "the same object" (`is`) means
-"the same text". The cache holds strong references to the manifests it describes, so an id can
-never be reused while its text is cached.
+indexed manifests and its Environment document) next to one new object. So each namespace
+keeps its context as a `Context`: the JSON text of its environment and manifests (and of their
+facts), serialised once, named by a digest. The engine holds a context it has parsed
+(modelops.policy.engine.Context) and the review's own document names it, so neither
+serialising nor parsing the namespace is repeated per review: the document carries only the
+object under review. The text is kept for as long as the indexes hold those very objects: kopf
+replaces an index value when its object changes (never mutates it), so "the same object" (`is`)
+means "the same text". The cache holds strong references to the manifests it describes, so an
+id can never be reused while its text is cached.
 
 The input is the one `modelops.policy.build_input` makes (the reviewed object replaces an
 indexed one of the same kind, namespace and name: the document says which, `skip`), as
@@ -41,6 +42,7 @@ class _Cached(NamedTuple):
     positions: dict[tuple[str, str, str], int]   # identity -> index in the context
     texts: tuple[str, ...]
     facts: tuple[str, ...]   # "" each without a facts function
+    environment: str   # the Environment document's text
     context: Context
 
 
@@ -63,16 +65,16 @@ class InputDocuments:
               environment: Mapping[str, Any]) -> Review:
         replaced = identity(obj)
         namespace = replaced[1]
-        cached = self._context(namespace, cluster)
+        cached = self._context(namespace, cluster, self._environment(namespace, environment))
         skip = cached.positions.get(replaced, -1)
         return Review(cached.context,
-                      f'{{"environment":{self._environment(namespace, environment)},'
-                      f'"objects":[{_dumps(obj)}],'
+                      f'{{"objects":[{_dumps(obj)}],'
                       f'"context":{{"id":"{cached.context.id}","skip":{skip}}}}}')
 
-    def _context(self, namespace: str, cluster: Sequence[Manifest]) -> _Cached:
+    def _context(self, namespace: str, cluster: Sequence[Manifest], environment: str) -> _Cached:
         cached = self._namespaces.get(namespace)
-        if cached is not None and len(cached.manifests) == len(cluster) and all(
+        if cached is not None and cached.environment == environment and len(
+                cached.manifests) == len(cluster) and all(
                 a is b for a, b in zip(cached.manifests, cluster, strict=True)):
             return cached
         known = ({id(m): (t, f) for m, t, f in zip(cached.manifests, cached.texts, cached.facts,
@@ -85,12 +87,13 @@ class InputDocuments:
                      for m, f in zip(new, facts, strict=True))
         texts = tuple(known[id(m)][0] for m in manifests)
         fact_texts = tuple(known[id(m)][1] for m in manifests)
-        context = (f'{{"cluster":[{",".join(texts)}],"cluster_facts":[{",".join(fact_texts)}]}}'
-                   if self._facts is not None else f'{{"cluster":[{",".join(texts)}]}}')
+        facts_part = (f',"cluster_facts":[{",".join(fact_texts)}]'
+                      if self._facts is not None else "")
+        context = f'{{"environment":{environment},"cluster":[{",".join(texts)}]{facts_part}}}'
         # One object per kind and name in a namespace (each indexed kind is one resource), so
         # a review replaces at most one: what build_input drops, `skip` drops.
         positions = {identity(m): index for index, m in enumerate(manifests)}
-        fresh = _Cached(manifests, positions, texts, fact_texts, Context.of(context))
+        fresh = _Cached(manifests, positions, texts, fact_texts, environment, Context.of(context))
         if manifests:
             self._namespaces[namespace] = fresh
         else:
