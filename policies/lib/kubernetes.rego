@@ -182,9 +182,6 @@ component(obj) := object.get(obj, ["metadata", "labels", "app.kubernetes.io/comp
 
 artifact_size_annotation := "modelops.dev/artifact-size"
 
-# The artifact size a Model declares; undefined when absent or malformed.
-artifact_size(model) := bytes(annotation(model, artifact_size_annotation))
-
 # --- facts about one object, computed once -----------------------------------------------------
 # What rules need from one object (a Model's capacity, a PrometheusRule's alert thresholds),
 # read off that object alone (never off the environment or other objects), so it can be

@@ -157,10 +157,8 @@ def _selector(indexed: Indexed) -> tuple[str, str, str]:
 
 def _filters(indexed: Indexed) -> dict[str, Any]:
     """The server-side field selector again, client-side, for servers that ignore it."""
-    if not indexed.field_selector:
-        return {}
-    field, _, value = indexed.field_selector.partition("=")
-    return {"field": field, "value": value}
+    selected = indexed.selected_field
+    return {} if selected is None else {"field": selected[0], "value": selected[1]}
 
 
 def _validator(judge: Judge) -> Any:

@@ -59,9 +59,10 @@ def indexed_objects(objects: Iterable[Manifest]) -> Iterator[tuple[Resource, Man
 
 
 def _selected(indexed: Indexed, obj: Manifest) -> bool:
-    if not indexed.field_selector:
+    selected = indexed.selected_field
+    if selected is None:
         return True
-    field, _, value = indexed.field_selector.partition("=")
+    field, value = selected
     return field == "metadata.name" and (obj.get("metadata") or {}).get("name") == value
 
 

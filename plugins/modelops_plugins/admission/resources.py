@@ -67,6 +67,14 @@ class Indexed(NamedTuple):
     id: str
     field_selector: str = ""
 
+    @property
+    def selected_field(self) -> tuple[str, str] | None:
+        """The field selector as (field, value), for applying it client-side; None if unset."""
+        if not self.field_selector:
+            return None
+        field, _, value = self.field_selector.partition("=")
+        return field, value
+
 
 # The policy context: every kind a policy looks up besides the reviewed object (the overcommit
 # and probe-windows policies read Models and Servers, drift reads Pipelines, alerts reads the
