@@ -49,9 +49,13 @@ env_name(model) := input_env if {
 	name := lib.label(model, "modelops.dev/environment")
 } else := "<unknown>"
 
-own_group(model) := sprintf("modelops.%s.model.%s", [env_name(model), lib.name(model)])
-
-env_group(model) := sprintf("modelops.%s.models", [env_name(model)])
+# {"model", "own", "shared"}: each model with the names of its own group and its environment's.
+groups_of(models) := [{"model": model, "own": own, "shared": shared} |
+	some model in models
+	env := env_name(model)
+	own := sprintf("modelops.%s.model.%s", [env, lib.name(model)])
+	shared := sprintf("modelops.%s.models", [env])
+]
 
 is_rule_file(obj) if {
 	obj.kind == "PrometheusRule"
@@ -90,7 +94,7 @@ threshold_problem(alert, t) := sprintf("%s threshold cannot be read from expr (e
 # uncover any model); otherwise only the reviewed models' own and environment groups.
 wanted_groups := {n | some file in rule_files; some n in object.keys(file.groups)} if {
 	count(reviewed_rule_files) > 0
-} else := {n | some model in reviewed_primaries; some n in [own_group(model), env_group(model)]}
+} else := {n | some g in reviewed_groups; some n in [g.own, g.shared]}
 
 # group name -> alert -> [{"reviewed", "problem"}]: the watched alerts of the wanted groups over
 # every PrometheusRule, each threshold judged once (the environment group covers most models).
@@ -126,18 +130,18 @@ loose := {[name, alert] |
 	entry.problem != null
 }
 
-# {"model", "alert", "own", "shared", "group"} for every primary model and alert, computed once.
-coverage(models) := [{"model": model, "alert": alert, "own": own, "shared": shared, "group": covering(own, shared, alert)} |
-	some model in models
-	env := env_name(model)
-	own := sprintf("modelops.%s.model.%s", [env, lib.name(model)])
-	shared := sprintf("modelops.%s.models", [env])
+# {"model", "alert", "own", "shared", "group"} for every model of `groups` (groups_of) and alert,
+# computed once.
+coverage(groups) := [{"model": g.model, "alert": alert, "own": g.own, "shared": g.shared, "group": covering(g.own, g.shared, alert)} |
+	some g in groups
 	some alert in watched_alerts
 ]
 
 reviewed_primaries := [m | some m in data.modelops.lib.reviewed_models; primary(m)]
 
-reviewed_coverage := coverage(reviewed_primaries)
+reviewed_groups := groups_of(reviewed_primaries)
+
+reviewed_coverage := coverage(reviewed_groups)
 
 uncovered(c) := sprintf("no %s alert covers this model: neither group %s nor group %s has one", [c.alert, c.own, c.shared])
 
@@ -198,7 +202,7 @@ cluster_primaries := [m | some m in data.modelops.lib.cluster; lib.is_seldon(m, 
 # Models that stay in the cluster lose coverage when the PrometheusRule under review drops it.
 deny contains lib.violation(pr, msg) if {
 	count(reviewed_rule_files) > 0
-	some c in coverage(cluster_primaries)
+	some c in coverage(groups_of(cluster_primaries))
 	c.group == null
 	some pr in reviewed_rule_files
 	msg := sprintf("Model %s: %s", [lib.name(c.model), uncovered(c)])
