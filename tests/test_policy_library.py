@@ -137,7 +137,7 @@ def test_the_cluster_is_read_through_lib_only() -> None:
                  for n, line in enumerate(text.splitlines(), 1)
                  if not line.lstrip().startswith("#") and direct.search(line)
                  and not re.match(r'(cluster|cluster_facts) := _held\("\1"\) if input\.context '
-                                  r'else := input\.\1$', line.strip())
+                                  r'else := input\.\1 if not input\.context$', line.strip())
                  and not re.match(r'\} else := object\.get\(input, \["environment", ',
                                   line.strip())]
     assert offenders == [], ("read data.modelops.lib.cluster / cluster_facts / environment_spec, "

@@ -88,6 +88,13 @@ test_a_held_context_stands_in_for_the_cluster_less_the_skipped_object if {
 	}
 }
 
+test_a_held_context_without_skip_gives_no_cluster if {
+	not lib.cluster with input as {"objects": [], "context": {"id": "ns@1"}, "cluster": [{"kind": "Ignored"}]}
+		with data.contexts as _held
+	not lib.cluster_facts with input as {"objects": [], "context": {"id": "ns@1"}}
+		with data.contexts as _held
+}
+
 _server(name, containers) := {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server", "metadata": {"name": name}, "spec": {"replicas": 3, "podSpec": {"containers": containers}}}
 
 _mlserver(memory) := {"name": "mlserver", "resources": {"requests": {"memory": memory}}}

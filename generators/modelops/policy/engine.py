@@ -63,7 +63,8 @@ class Context(NamedTuple):
 
 
 def inline_context(context: Context, document: str) -> PolicyInput:
-    """The input a `Context` and its document stand for, with `cluster` spelled out."""
+    """The input a `Context` and its document stand for, with its environment and cluster
+    spelled out."""
     parsed = json.loads(document)
     where = parsed.pop("context")
     held = json.loads(context.text)
