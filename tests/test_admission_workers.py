@@ -242,7 +242,7 @@ def test_a_worker_that_dies_fails_its_review_and_is_replaced(one_worker: PolicyW
 def test_a_library_that_does_not_compile_stops_the_start(tmp_path: Path) -> None:
     broken = tmp_path / "policies"
     (broken / "lib").mkdir(parents=True)
-    (broken / "lib" / "kubernetes.rego").write_text("package modelops.lib\n\nthis is not rego\n")
+    (broken / "lib" / "kubernetes.rego").write_text("package modelops_lib\n\nthis is not rego\n")
     with pytest.raises(PolicyEngineError, match="could not load the library"):
         PolicyWorkers(1, broken, "regorus")
 

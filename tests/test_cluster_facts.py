@@ -1,7 +1,7 @@
 """Precomputed cluster facts (`input.cluster_facts`) change nothing but the cost of a review.
 
 The library computes what its capacity rules need from each context object on its own
-(`data.modelops.lib.computed_cluster_facts`); the admission plugin computes that once per
+(`data.modelops_lib.computed_cluster_facts`); the admission plugin computes that once per
 indexed object and sends it along, and the same Rego computes it when it is absent (CI). Here:
 
 - every policy sample, reviewed whole or one object at a time with the rest and the prod

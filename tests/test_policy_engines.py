@@ -23,6 +23,7 @@ import regorus
 from conftest import REPO_ROOT
 from modelops.gate.manifests import read_rendered
 from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
+from modelops.policy.library import VERDICT_RULE
 from modelops.repository import Repository
 from test_gate import _overcommit_400, container, edit_rendered
 
@@ -87,7 +88,7 @@ def test_a_malformed_rule_fails_loudly(tmp_path: Path) -> None:
         (REPO_ROOT / "policies/lib/kubernetes.rego").read_text())
     (root / "sloppy").mkdir()
     (root / "sloppy" / "policy.rego").write_text(
-        "package modelops.policies.sloppy\nimport rego.v1\n"
+        "package modelops_policy_sloppy\nimport rego.v1\n"
         'deny contains "just a string" if { count(input.objects) > 0 }\n')
     engine = PolicyLibrary.load(root).engine()
     with pytest.raises(PolicyEngineError, match=r"lib\.violation"):
@@ -101,7 +102,7 @@ def test_a_policy_with_the_wrong_package_is_refused(tmp_path: Path) -> None:
     (root / "copied").mkdir(parents=True)
     (root / "copied" / "policy.rego").write_text(
         (REPO_ROOT / "policies/overcommit/policy.rego").read_text())
-    with pytest.raises(UsageError, match=r"package must be modelops\.policies\.copied"):
+    with pytest.raises(UsageError, match=r"package must be modelops_policy_copied"):
         PolicyLibrary.load(root)
 
 
@@ -166,10 +167,10 @@ def test_opa_server_backend_gives_the_same_findings(tmp_path: Path, opa_url: str
     repo = _gate_repo(tmp_path / "repo")
     edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
     opa = LIBRARY.engine(opa_url=opa_url)
-    assert len(_OpaStandIn.modules) == len(LIBRARY.modules())   # uploaded once, at start
+    assert len(_OpaStandIn.modules) == len(LIBRARY.modules()) + 1   # and the verdict, once
     for env, document in environment_inputs(repo).items():
         assert opa.evaluate(document) == regorus_engine.evaluate(document), env
-    assert _OpaStandIn.queries == ["data.modelops.policies"] * 3
+    assert _OpaStandIn.queries == [VERDICT_RULE] * 3
 
 
 def test_opa_backend_reports_an_unreachable_server() -> None:

@@ -48,7 +48,7 @@ def structural_problems(root: Path) -> list[str]:
     for folder in policy_folders(root):
         name = folder.name
         policy = folder / "policy.rego"
-        expected = "modelops.policies." + name.replace("-", "_")
+        expected = "modelops_policy_" + name.replace("-", "_")
         if not policy.is_file():
             problems.append(f"{name}: no policy.rego")
         else:
@@ -121,7 +121,7 @@ def test_lib_rules_are_read_by_their_full_path() -> None:
                  for n, line in enumerate(p.source.splitlines(), 1)
                  if not line.lstrip().startswith(("#", "import"))
                  for m in aliased.finditer(line)]
-    assert offenders == [], "read lib rules as data.modelops.lib.<rule>: " + ", ".join(offenders)
+    assert offenders == [], "read lib rules as data.modelops_lib.<rule>: " + ", ".join(offenders)
 
 
 def test_the_cluster_is_read_through_lib_only() -> None:
@@ -140,7 +140,7 @@ def test_the_cluster_is_read_through_lib_only() -> None:
                                   r'else := input\.\1 if not input\.context$', line.strip())
                  and not re.match(r'\} else := object\.get\(input, \["environment", ',
                                   line.strip())]
-    assert offenders == [], ("read data.modelops.lib.cluster / cluster_facts / environment_spec, "
+    assert offenders == [], ("read data.modelops_lib.cluster / cluster_facts / environment_spec, "
                              "not the input: "
                              + ", ".join(offenders))
 
@@ -157,7 +157,7 @@ def test_structural_check_names_what_is_missing(tmp_path: Path) -> None:
     for verdict in ("allowed", "disallowed"):
         (complete / "samples" / verdict).mkdir(parents=True)
         (complete / "samples" / verdict / "a.yaml").write_text("kind: Model\n")
-    (complete / "policy.rego").write_text("package modelops.policies.complete\n")
+    (complete / "policy.rego").write_text("package modelops_policy_complete\n")
     (complete / "policy_test.rego").write_text("package x\n\ntest_a if {\n\ttrue\n}\n")
     (complete / "README.md").write_text("# complete\n")
     assert structural_problems(tmp_path) == []
@@ -165,11 +165,11 @@ def test_structural_check_names_what_is_missing(tmp_path: Path) -> None:
     broken = tmp_path / "half-done"
     (broken / "samples" / "allowed").mkdir(parents=True)
     (broken / "samples" / "allowed" / "a.yaml").write_text("kind: Model\n")
-    (broken / "policy.rego").write_text("package modelops.policies.half\n")
+    (broken / "policy.rego").write_text("package modelops_policy_half\n")
     (broken / "policy_test.rego").write_text("package x\n\n# test_a if { true }\n")
     assert structural_problems(tmp_path) == [
-        "half-done: policy.rego package is modelops.policies.half, "
-        "expected modelops.policies.half_done",
+        "half-done: policy.rego package is modelops_policy_half, "
+        "expected modelops_policy_half_done",
         "half-done: policy_test.rego has no test_ rule",
         "half-done: no samples/disallowed/*.yaml",
         "half-done: no README.md",

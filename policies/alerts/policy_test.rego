@@ -1,8 +1,8 @@
-package modelops.policies.alerts_test
+package modelops_policy_alerts_test
 
 import rego.v1
 
-import data.modelops.policies.alerts
+import data.modelops_policy_alerts as alerts
 
 model(name, component) := {
 	"apiVersion": "mlops.seldon.io/v1alpha1",

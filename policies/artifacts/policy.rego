@@ -1,11 +1,11 @@
 # Artifacts: a Model's storageUri must name one immutable, versioned artifact in a store the
 # environment allows, and carry no credentials (rclone reads those from the storage secret).
 # A rollback is a git revert of this URI, so it must mean the same bytes forever. See README.md.
-package modelops.policies.artifacts
+package modelops_policy_artifacts
 
 import rego.v1
 
-import data.modelops.lib
+import data.modelops_lib as lib
 
 # Storage schemes Seldon's rclone sidecar reads that the platform accepts; plain http is not
 # (the artifact could be swapped in transit).
@@ -22,7 +22,7 @@ credential_params := {
 	"sig", "token", "access_token", "password", "secret",
 }
 
-env_prefixes := [prefix | some prefix in lib.array_at(data.modelops.lib.environment_spec, ["artifacts", "allowedPrefixes"]); is_string(prefix)]
+env_prefixes := [prefix | some prefix in lib.array_at(data.modelops_lib.environment_spec, ["artifacts", "allowedPrefixes"]); is_string(prefix)]
 
 # scheme://authority/path?query#fragment (RFC 3986 with a mandatory scheme and authority), split
 # with string builtins.
@@ -68,7 +68,7 @@ storage_uri(model) := object.get(model, ["spec", "storageUri"], "")
 
 # Every Model under review with its URI parsed once: {"model", "uri", "parts" (null: unparseable)}.
 reviewed := [{"model": model, "uri": uri, "parts": parsed(uri)} |
-	some model in data.modelops.lib.reviewed_models
+	some model in data.modelops_lib.reviewed_models
 	uri := storage_uri(model)
 ]
 

@@ -1,8 +1,8 @@
-package modelops.policies.artifacts_test
+package modelops_policy_artifacts_test
 
 import rego.v1
 
-import data.modelops.policies.artifacts
+import data.modelops_policy_artifacts as artifacts
 
 model(uri) := {
 	"apiVersion": "mlops.seldon.io/v1alpha1",

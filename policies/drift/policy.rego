@@ -1,11 +1,11 @@
 # Drift: an alibi-detect KS detector is an ordinary Seldon Model (requirements mlserver,
 # alibi-detect). Its test settings travel as annotations the generator writes; it must run as an
 # asynchronous, batched step of its model's Pipeline, never on the request path. See README.md.
-package modelops.policies.drift
+package modelops_policy_drift
 
 import rego.v1
 
-import data.modelops.lib
+import data.modelops_lib as lib
 
 max_p_value := 0.01
 
@@ -21,12 +21,12 @@ batch_key := "modelops.dev/drift-batch-size"
 
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 
-reviewed_detectors := [m | some m in data.modelops.lib.reviewed_models; lib.is_drift_detector(m)]
+reviewed_detectors := [m | some m in data.modelops_lib.reviewed_models; lib.is_drift_detector(m)]
 
 # [namespace, name] of every detector in objects and cluster.
-detector_keys := {[namespace(m), lib.name(m)] | some m in data.modelops.lib.models; lib.is_drift_detector(m)}
+detector_keys := {[namespace(m), lib.name(m)] | some m in data.modelops_lib.models; lib.is_drift_detector(m)}
 
-pipelines := [p | some p in data.modelops.lib.all_objects; lib.is_seldon(p, "Pipeline")]
+pipelines := [p | some p in data.modelops_lib.all_objects; lib.is_seldon(p, "Pipeline")]
 
 reviewed_pipeline_keys := {[namespace(p), lib.name(p)] | some p in input.objects; lib.is_seldon(p, "Pipeline")}
 

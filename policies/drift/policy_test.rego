@@ -1,8 +1,8 @@
-package modelops.policies.drift_test
+package modelops_policy_drift_test
 
 import rego.v1
 
-import data.modelops.policies.drift
+import data.modelops_policy_drift as drift
 
 detector(name, p_value, rows, batch) := {
 	"apiVersion": "mlops.seldon.io/v1alpha1",

@@ -1,5 +1,5 @@
-# Helpers shared by every policy. A policy imports them with `import data.modelops.lib`.
-package modelops.lib
+# Helpers shared by every policy. A policy imports them with `import data.modelops_lib as lib`.
+package modelops_lib
 
 import rego.v1
 

@@ -1,8 +1,8 @@
-package modelops.lib_test
+package modelops_lib_test
 
 import rego.v1
 
-import data.modelops.lib
+import data.modelops_lib as lib
 
 test_bytes_reads_kubernetes_quantities if {
 	lib.bytes("1200Mi") == 1258291200

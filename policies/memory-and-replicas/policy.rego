@@ -2,14 +2,14 @@
 # between minReplicas and maxReplicas replicas of it. Memory must be set and hold the artifact;
 # an environment may require a replica floor (prod: 2); the bounds must be consistent.
 # See README.md.
-package modelops.policies.memory_and_replicas
+package modelops_policy_memory_and_replicas
 
 import rego.v1
 
-import data.modelops.lib
+import data.modelops_lib as lib
 
 env_min_replicas := n if {
-	n := data.modelops.lib.environment_spec.limits.minReplicas
+	n := data.modelops_lib.environment_spec.limits.minReplicas
 	is_number(n)
 }
 
@@ -18,7 +18,7 @@ size_key := "modelops.dev/artifact-size"
 # What each rule reads off a Model under review, computed once per Model:
 # {"model", "spec", "raw" (spec.memory or null), "size_raw" (the artifact-size annotation or null)}.
 facts := [{"model": model, "raw": object.get(spec, "memory", null), "size_raw": object.get(model, ["metadata", "annotations", size_key], null), "spec": spec} |
-	some model in data.modelops.lib.reviewed_models
+	some model in data.modelops_lib.reviewed_models
 	spec := spec_of(model)
 ]
 

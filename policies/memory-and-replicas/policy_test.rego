@@ -1,8 +1,8 @@
-package modelops.policies.memory_and_replicas_test
+package modelops_policy_memory_and_replicas_test
 
 import rego.v1
 
-import data.modelops.policies.memory_and_replicas as policy
+import data.modelops_policy_memory_and_replicas as policy
 
 # `spec` is merged over a Model with 1Gi memory, a 600Mi artifact and replicas 2/2/4.
 model(spec, annotations) := {

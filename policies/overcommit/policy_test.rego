@@ -1,8 +1,8 @@
-package modelops.policies.overcommit_test
+package modelops_policy_overcommit_test
 
 import rego.v1
 
-import data.modelops.policies.overcommit
+import data.modelops_policy_overcommit as overcommit
 
 server(name, replicas, memory, pct) := {
 	"apiVersion": "mlops.seldon.io/v1alpha1",

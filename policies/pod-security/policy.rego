@@ -2,11 +2,11 @@
 # Deployment, anything else with a pod template) declares its resources and runs restricted:
 # non-root, no privilege escalation, read-only root filesystem, capabilities dropped.
 # See README.md.
-package modelops.policies.pod_security
+package modelops_policy_pod_security
 
 import rego.v1
 
-import data.modelops.lib
+import data.modelops_lib as lib
 
 # kind -> the apiVersions it is served as, and the path to its pod spec.
 workloads := {

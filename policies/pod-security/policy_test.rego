@@ -1,8 +1,8 @@
-package modelops.policies.pod_security_test
+package modelops_policy_pod_security_test
 
 import rego.v1
 
-import data.modelops.policies.pod_security
+import data.modelops_policy_pod_security as pod_security
 
 restricted := {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}}
 

@@ -2,11 +2,11 @@
 # passed its startup probe within initialDelaySeconds + periodSeconds x failureThreshold. A pool
 # that may host a large artifact needs a longer window, but not an unbounded one: a hung server
 # must still be restarted. See README.md.
-package modelops.policies.probe_windows
+package modelops_policy_probe_windows
 
 import rego.v1
 
-import data.modelops.lib
+import data.modelops_lib as lib
 
 min_window := 60
 
@@ -14,7 +14,7 @@ large_min_window := 180
 
 large_max_window := 300
 
-large_artifact := 2 * data.modelops.lib.gib_bytes
+large_artifact := 2 * data.modelops_lib.gib_bytes
 
 max_artifact_annotation := "modelops.dev/max-artifact-size"
 
@@ -29,9 +29,9 @@ window_fields := ["initialDelaySeconds", "periodSeconds", "failureThreshold"]
 
 # The artifact a Model brings to its pool: its declared size, else its memory (which the
 # memory-and-replicas policy keeps at or above the artifact size). The facts of every Model over
-# 2 GiB (data.modelops.lib.model_facts).
+# 2 GiB (data.modelops_lib.model_facts).
 large_models := [f |
-	some f in data.modelops.lib.model_facts
+	some f in data.modelops_lib.model_facts
 	f.artifact != null
 	f.artifact > large_artifact
 ]
@@ -96,7 +96,7 @@ container_name(server) := "inference" if not lib.inference_container(server)
 # --- rules -------------------------------------------------------------------------------------
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops.lib.reviewed_servers
+	some server in data.modelops_lib.reviewed_servers
 	not large_reason(server)
 	window := startup(server)
 	window.seconds < min_window
@@ -104,7 +104,7 @@ deny contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops.lib.reviewed_servers
+	some server in data.modelops_lib.reviewed_servers
 	reason := large_reason(server)
 	window := startup(server)
 	not window.assumed
@@ -113,7 +113,7 @@ deny contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops.lib.reviewed_servers
+	some server in data.modelops_lib.reviewed_servers
 	some field in ["startupProbe", "readinessProbe"]
 	p := probe(server, field)
 	not numeric(p)
@@ -126,8 +126,8 @@ deny contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
 	size := e.artifact
-	not model.spec.server in data.modelops.lib.reviewed_server_names
-	server := data.modelops.lib.servers[model.spec.server]
+	not model.spec.server in data.modelops_lib.reviewed_server_names
+	server := data.modelops_lib.servers[model.spec.server]
 	window := startup(server)
 	not window.assumed
 	not within_large_bounds(window.seconds)
@@ -136,7 +136,7 @@ deny contains lib.violation(model, msg) if {
 
 # The same two checks where the Server sets no probe and the verdict rests on Seldon's default.
 warn contains lib.violation(server, msg) if {
-	some server in data.modelops.lib.reviewed_servers
+	some server in data.modelops_lib.reviewed_servers
 	reason := large_reason(server)
 	window := startup(server)
 	window.assumed
@@ -148,8 +148,8 @@ warn contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
 	size := e.artifact
-	not model.spec.server in data.modelops.lib.reviewed_server_names
-	server := data.modelops.lib.servers[model.spec.server]
+	not model.spec.server in data.modelops_lib.reviewed_server_names
+	server := data.modelops_lib.servers[model.spec.server]
 	window := startup(server)
 	window.assumed
 	not within_large_bounds(window.seconds)
@@ -164,7 +164,7 @@ within_large_bounds(seconds) if {
 # Readiness: a probe that times out after its period overlaps the next one; below 1 s the
 # kubelet rejects the pod (timeoutSeconds minimum is 1).
 warn contains lib.violation(server, msg) if {
-	some server in data.modelops.lib.reviewed_servers
+	some server in data.modelops_lib.reviewed_servers
 	p := probe(server, "readinessProbe")
 	timeout := object.get(p, "timeoutSeconds", 1)
 	period := object.get(p, "periodSeconds", 10)

@@ -1,8 +1,8 @@
-package modelops.policies.probe_windows_test
+package modelops_policy_probe_windows_test
 
 import rego.v1
 
-import data.modelops.policies.probe_windows
+import data.modelops_policy_probe_windows as probe_windows
 
 # A Server whose inference container carries `probes` (e.g. {"startupProbe": {...}}).
 server(name, annotations, probes) := {

@@ -1,7 +1,8 @@
 """Policy engines: the same library evaluated in process (regorus, regopy) or by an OPA server.
 
-One evaluation = one input document and one query of `data.modelops.policies`, which computes
-every policy's `deny` and `warn` sets in a single pass. Modules are compiled once per engine.
+One evaluation = one input document and one rule, the library's generated verdict
+(`library.VERDICT_RULE`), which computes every policy's `deny` and `warn` sets in a single pass.
+Modules are compiled once per engine.
 
 Why regorus is the default (measured here, see the policy issue's note): regopy 1.5.2 evaluates
 the same library about 60x slower and crashes the interpreter (SIGSEGV) on `sprintf` inside a
@@ -32,9 +33,8 @@ from modelops.policy.library import VERDICT_RULE, PolicyLibrary, package_of
 # keep their backtraces); set it to 1 to see where an engine error came from.
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
-ROOT_QUERY = "data.modelops.policies"
 # What the library computes about each context object on its own (policies/lib/kubernetes.rego).
-FACTS_QUERY = "data.modelops.lib.computed_cluster_facts"
+FACTS_QUERY = "data.modelops_lib.computed_cluster_facts"
 ENGINES = ("regorus", "regopy", "opa")
 # How many namespace contexts a regorus engine holds before it drops them all (Context).
 HELD_CONTEXTS = 64
@@ -114,7 +114,7 @@ class PolicyEngine(ABC):
 
     @abstractmethod
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
-        """`data.modelops.policies` for this input: {package segment: {rule: value}}."""
+        """The verdict for this input: {policy segment: {"deny": [...], "warn": [...]}}."""
 
     @abstractmethod
     def value_of(self, document: PolicyInput, ref: str) -> Any:
@@ -290,7 +290,7 @@ class OpaServerEngine(PolicyEngine):
                                  port=parts.port or (443 if parts.scheme == "https" else 8181),
                                  timeout=30.0)
         try:
-            for path, source in library.modules():
+            for path, source in [*library.modules(), library.verdict_module()]:
                 self._client.update_policy_from_string(source, _policy_id(path),
                                                        rego_compat=False)
         except Exception as exc:   # requests and opa_client raise many types
@@ -298,7 +298,7 @@ class OpaServerEngine(PolicyEngine):
 
     def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
         try:
-            response = self._client.query_rule(dict(document), ROOT_QUERY.removeprefix("data."))
+            response = self._client.query_rule(dict(document), VERDICT_RULE.removeprefix("data."))
         except Exception as exc:
             raise PolicyEngineError(f"OPA server: {exc}") from exc
         result = response.get("result")

@@ -31,9 +31,9 @@ class Finding(NamedTuple):
 
 
 def findings_from_results(results: Mapping[str, Any], policies: Mapping[str, str]) -> list[Finding]:
-    """Turn `data.modelops.policies` (package -> rules) into sorted findings.
+    """Turn a verdict (policy segment -> rules) into sorted findings.
 
-    `policies` maps a package's last segment to the policy's folder name. Each deny/warn element
+    `policies` maps a policy's segment (Policy.segment) to its folder name. Each deny/warn element
     is the `{"msg", "kind", "namespace", "name"}` object that `lib.violation` builds; anything
     else is a broken policy and raises, so a malformed rule can never pass silently.
     """
