@@ -438,7 +438,7 @@ def test_a_policy_that_breaks_at_evaluation_fails_closed_with_500(tmp_path: Path
         (policies / "lib" / helper.name).write_text(helper.read_text())
     (policies / "broken").mkdir()
     (policies / "broken" / "policy.rego").write_text(
-        "package modelops_policy_broken\n\nimport rego.v1\n\n"
+        "package modelops_policy_broken\n\nimport rego.v1\n\njudges := {\"Model\"}\n\n"
         "deny contains \"a bare string, not lib.violation\" if input.objects[0].kind == "
         "\"Model\"\n")
     certs = make_certificates(tmp_path / "certs")

@@ -28,7 +28,7 @@ from admission_support import REPO_ROOT, indexed_context
 from modelops.errors import UsageError
 from modelops.policy import PolicyEngineError, PolicyInput, PolicyLibrary, build_input
 from modelops.policy import engine as policy_engine
-from modelops.policy.engine import Context, inline_context
+from modelops.policy.engine import Context
 from modelops_plugins.admission.documents import InputDocuments, Review
 from modelops_plugins.admission.verdict import partitions
 from modelops_plugins.admission.workers import PolicyWorkers
@@ -60,14 +60,14 @@ def test_document_is_what_ci_evaluates() -> None:
     documents = InputDocuments()
     candidate = _renamed(_model("churn-predictor"), "candidate", memory="64Gi")
     review = documents.build(candidate, SELDON, ENVIRONMENT)
-    assert inline_context(*review) == json.loads(json.dumps(
+    assert review.as_input() == json.loads(json.dumps(
         build_input([candidate], cluster=SELDON, environment=ENVIRONMENT)))
 
 
 def test_reviewed_object_replaces_its_indexed_copy() -> None:
     documents = InputDocuments()
     updated = _renamed(_model("churn-predictor"), "churn-predictor", memory="3Gi")
-    document = inline_context(*documents.build(updated, SELDON, ENVIRONMENT))
+    document = documents.build(updated, SELDON, ENVIRONMENT).as_input()
     churn = [o for o in document["cluster"] + document["objects"]
              if o["kind"] == "Model" and o["metadata"]["name"] == "churn-predictor"]
     assert churn == [updated]
@@ -79,19 +79,19 @@ def test_context_text_follows_the_indexes() -> None:
     reviewed = _renamed(_model("churn-predictor"), "candidate")
     cluster = list(SELDON)
     first_review = documents.build(reviewed, cluster, ENVIRONMENT)
-    first = inline_context(*first_review)
+    first = first_review.as_input()
     assert documents.build(reviewed, list(cluster), ENVIRONMENT).context is first_review.context
     # kopf replaces an index value when its object changes: a new dict, never a mutated one.
     index = next(i for i, o in enumerate(cluster) if o["kind"] == "Model")
     cluster[index] = _renamed(cluster[index], cluster[index]["metadata"]["name"], memory="7Gi")
     second_review = documents.build(reviewed, cluster, ENVIRONMENT)
     assert second_review.context.id != first_review.context.id
-    second = inline_context(*second_review)
+    second = second_review.as_input()
     assert second["cluster"][index]["spec"]["memory"] == "7Gi"
     assert first["cluster"][index]["spec"]["memory"] != "7Gi"
     assert second["cluster"][:index] == first["cluster"][:index]
     del cluster[index]   # deleted from the cluster: gone from the next review's context
-    third = inline_context(*documents.build(reviewed, cluster, ENVIRONMENT))
+    third = documents.build(reviewed, cluster, ENVIRONMENT).as_input()
     assert len(third["cluster"]) == len(SELDON) - 1
 
 
@@ -104,8 +104,8 @@ def test_context_follows_the_environment() -> None:
     stricter["spec"].setdefault("limits", {})["minReplicas"] = 3
     second = documents.build(reviewed, SELDON, stricter)
     assert second.context.id != first.context.id
-    assert inline_context(*second)["environment"] == stricter
-    assert inline_context(*first)["environment"] == ENVIRONMENT
+    assert second.as_input()["environment"] == stricter
+    assert first.as_input()["environment"] == ENVIRONMENT
 
 
 def test_namespaces_never_share_a_context() -> None:
@@ -113,27 +113,29 @@ def test_namespaces_never_share_a_context() -> None:
     prod = _renamed(_model("churn-predictor"), "candidate")
     lab = copy.deepcopy(prod)
     lab["metadata"]["namespace"] = "models-lab"
-    assert inline_context(*documents.build(lab, [], {}))["cluster"] == []
-    assert len(inline_context(*documents.build(prod, SELDON, ENVIRONMENT))["cluster"]) == len(
+    assert documents.build(lab, [], {}).as_input()["cluster"] == []
+    assert len(documents.build(prod, SELDON, ENVIRONMENT).as_input()["cluster"]) == len(
         SELDON)
-    assert inline_context(*documents.build(lab, [], {}))["cluster"] == []
+    assert documents.build(lab, [], {}).as_input()["cluster"] == []
 
 
 # --- workers -------------------------------------------------------------------------------------
 
 def held(document: PolicyInput) -> Review:
-    """A review of `document`'s objects, its cluster held apart as a context."""
+    """A review of `document`'s objects, its cluster held apart as a context (of their kind
+    when they are one object, as in the plugin; else of any kind)."""
     context = Context.of(json.dumps({"environment": document["environment"],
                                      "cluster": document["cluster"]}))
     return Review(context, json.dumps({"objects": document["objects"],
-                                       "context": {"id": context.id, "skip": -1}}))
+                                       "context": {"id": context.id, "skip": -1}}),
+                  document["objects"][0]["kind"] if len(document["objects"]) == 1 else None)
 
 
 @pytest.fixture(scope="module")
 def expected() -> Any:
     """What CI finds for a review: the whole input, evaluated afresh."""
     engine = PolicyLibrary.load(POLICIES).engine("regorus")
-    return lambda review: engine.evaluate(inline_context(*review))
+    return lambda review: engine.evaluate(review.as_input())
 
 
 def _tight(pool: str) -> list[Obj]:

@@ -24,7 +24,6 @@ import pytest
 import yaml
 from admission_support import REPO_ROOT, indexed_context
 from modelops.policy import PolicyEngine, PolicyLibrary, build_input
-from modelops.policy.engine import inline_context
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
 
@@ -144,7 +143,7 @@ def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
     reviewed["spec"]["memory"] = "40Gi"
 
     review = documents.build(reviewed, cluster, ENVIRONMENT)
-    first = inline_context(*review)
+    first = review.as_input()
     assert len(first["cluster_facts"]) == len(first["cluster"]) == len(cluster) - 1
     assert first["cluster_facts"] == engine.cluster_facts(first["cluster"])
     expected = build_input([reviewed], cluster=cluster, environment=ENVIRONMENT)
@@ -157,6 +156,6 @@ def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
     changed = copy.deepcopy(cluster[index])
     changed["spec"]["memory"] = "7Gi"
     cluster[index] = changed   # kopf replaces an index value when its object changes
-    second = inline_context(*documents.build(reviewed, cluster, ENVIRONMENT))
+    second = documents.build(reviewed, cluster, ENVIRONMENT).as_input()
     assert facts.asked[1:] == [[changed["metadata"]["name"]]]
     assert second["cluster_facts"] == engine.cluster_facts(second["cluster"])

@@ -23,6 +23,7 @@ import regorus
 from conftest import REPO_ROOT
 from modelops.gate.manifests import read_rendered
 from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
+from modelops.policy.engine import Context
 from modelops.policy.library import VERDICT_RULE
 from modelops.repository import Repository
 from test_gate import _overcommit_400, container, edit_rendered
@@ -81,18 +82,59 @@ def test_json_and_object_inputs_give_the_same_findings(tmp_path: Path,
     assert findings and findings == regorus_engine.evaluate_json(json.dumps(document))
 
 
-def test_a_malformed_rule_fails_loudly(tmp_path: Path) -> None:
-    root = tmp_path / "policies"
+def _library_with(root: Path, policies: dict[str, str]) -> PolicyLibrary:
+    """The real helpers and these policies (folder name -> policy.rego)."""
     (root / "lib").mkdir(parents=True)
     (root / "lib" / "kubernetes.rego").write_text(
         (REPO_ROOT / "policies/lib/kubernetes.rego").read_text())
-    (root / "sloppy").mkdir()
-    (root / "sloppy" / "policy.rego").write_text(
-        "package modelops_policy_sloppy\nimport rego.v1\n"
-        'deny contains "just a string" if { count(input.objects) > 0 }\n')
-    engine = PolicyLibrary.load(root).engine()
+    for name, source in policies.items():
+        (root / name).mkdir()
+        (root / name / "policy.rego").write_text(
+            f"package modelops_policy_{name}\nimport rego.v1\nimport data.modelops_lib as lib\n"
+            + source)
+    return PolicyLibrary.load(root)
+
+
+def test_a_malformed_rule_fails_loudly(tmp_path: Path) -> None:
+    engine = _library_with(tmp_path / "policies", {"sloppy": (
+        'judges := {"ConfigMap"}\n'
+        'deny contains "just a string" if { count(input.objects) > 0 }\n')}).engine()
     with pytest.raises(PolicyEngineError, match=r"lib\.violation"):
         engine.evaluate(build_input([{"kind": "ConfigMap", "metadata": {"name": "x"}}]))
+
+
+def test_a_policy_reporting_on_a_kind_it_does_not_judge_fails_loudly(tmp_path: Path) -> None:
+    # The admission plugin leaves a policy out of reviews of kinds it does not judge, so a
+    # finding on such a kind in CI would be one the cluster never makes.
+    engine = _library_with(tmp_path / "policies", {"servers": (
+        'judges := {"Server"}\n'
+        'deny contains lib.violation(m, "no") if { some m in data.modelops_lib.reviewed_models }\n'
+    )}).engine()
+    with pytest.raises(PolicyEngineError, match=r"policy servers reports on a Model object, "
+                                                r"but judges only Server"):
+        engine.evaluate(build_input([{"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+                                      "metadata": {"name": "m"}}]))
+
+
+def test_a_review_evaluates_only_the_policies_that_judge_its_kind(tmp_path: Path) -> None:
+    # `servers` is broken (a bare string); a review of a Model never evaluates it.
+    library = _library_with(tmp_path / "policies", {
+        "servers": 'judges := {"Server"}\ndeny contains "broken" if { true }\n',
+        "models": ('judges := {"Model"}\n'
+                   'deny contains lib.violation(m, "seen") if '
+                   '{ some m in data.modelops_lib.reviewed_models }\n')})
+    assert library.verdict_rule("Model") == VERDICT_RULE + "_Model"
+    assert library.verdict_rule("Experiment") is None   # no policy judges it: nothing to run
+    engine = library.engine()
+    context = Context.of(json.dumps({"environment": {}, "cluster": []}))
+    model = {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+             "metadata": {"name": "m", "namespace": "n"}}
+    document = json.dumps({"objects": [model], "context": {"id": context.id, "skip": -1}})
+    [finding] = engine.evaluate_in_context(context, document, "Model")
+    assert (finding.policy, finding.message) == ("models", "seen")
+    assert engine.evaluate_in_context(context, document, "Experiment") == []
+    with pytest.raises(PolicyEngineError, match="policy servers"):
+        engine.evaluate_in_context(context, document)   # any kind: every policy
 
 
 def test_a_policy_with_the_wrong_package_is_refused(tmp_path: Path) -> None:

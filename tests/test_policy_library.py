@@ -23,6 +23,7 @@ from conftest import REPO_ROOT
 from modelops.errors import UsageError
 from modelops.policy import Finding, PolicyEngineError, PolicyLibrary, build_input
 from modelops.policy import engine as engines
+from modelops.policy.library import judges_of
 
 POLICIES = REPO_ROOT / "policies"
 HELPERS = "lib"
@@ -56,6 +57,10 @@ def structural_problems(root: Path) -> list[str]:
             if match is None or match.group(1) != expected:
                 found = match.group(1) if match else "none"
                 problems.append(f"{name}: policy.rego package is {found}, expected {expected}")
+            try:
+                judges_of(policy.read_text(encoding="utf-8"), policy)
+            except UsageError as exc:
+                problems.append(f"{name}: {str(exc).removeprefix(f'{policy}: ')}")
         tests = folder / "policy_test.rego"
         if not tests.is_file():
             problems.append(f"{name}: no policy_test.rego")
@@ -157,7 +162,8 @@ def test_structural_check_names_what_is_missing(tmp_path: Path) -> None:
     for verdict in ("allowed", "disallowed"):
         (complete / "samples" / verdict).mkdir(parents=True)
         (complete / "samples" / verdict / "a.yaml").write_text("kind: Model\n")
-    (complete / "policy.rego").write_text("package modelops_policy_complete\n")
+    (complete / "policy.rego").write_text("package modelops_policy_complete\n\n"
+                                          'judges := {"Model"}\n')
     (complete / "policy_test.rego").write_text("package x\n\ntest_a if {\n\ttrue\n}\n")
     (complete / "README.md").write_text("# complete\n")
     assert structural_problems(tmp_path) == []
@@ -170,6 +176,8 @@ def test_structural_check_names_what_is_missing(tmp_path: Path) -> None:
     assert structural_problems(tmp_path) == [
         "half-done: policy.rego package is modelops_policy_half, "
         "expected modelops_policy_half_done",
+        'half-done: declare the kinds the policy reports on, as a literal set: '
+        'judges := {"Model", "Server"}',
         "half-done: policy_test.rego has no test_ rule",
         "half-done: no samples/disallowed/*.yaml",
         "half-done: no README.md",

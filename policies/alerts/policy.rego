@@ -9,6 +9,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Model", "PrometheusRule"}
+
 # Operating brief (DESIGN.md): p99 > 500 ms, error rate > 0.5 %, both over 5 minutes.
 default_p99_latency_ms := 500
 

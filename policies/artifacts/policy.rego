@@ -7,6 +7,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Model"}
+
 # Storage schemes Seldon's rclone sidecar reads that the platform accepts; plain http is not
 # (the artifact could be swapped in transit).
 allowed_schemes := {"gs", "s3", "https"}

@@ -7,6 +7,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Model", "Pipeline"}
+
 max_p_value := 0.01
 
 min_reference_rows := 5000

@@ -8,6 +8,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Model"}
+
 env_min_replicas := n if {
 	n := data.modelops_lib.environment_spec.limits.minReplicas
 	is_number(n)

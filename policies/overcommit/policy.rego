@@ -8,6 +8,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Model", "Server"}
+
 default env_max_ratio := 3.0
 
 env_max_ratio := 1 + (pct / 100) if pct := data.modelops_lib.environment_spec.limits.maxOvercommitPercent

@@ -8,6 +8,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+
 # kind -> the apiVersions it is served as, and the path to its pod spec.
 workloads := {
 	"Pod": {"versions": {"v1"}, "path": ["spec"]},

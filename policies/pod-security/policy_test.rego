@@ -166,3 +166,7 @@ test_malformed_pod_spec_does_not_abort if {
 	some m in msgs
 	contains(m, "initContainer ok allows privilege escalation")
 }
+
+test_judges_every_workload_kind if {
+	pod_security.judges == {kind | some kind, _ in pod_security.workloads}
+}

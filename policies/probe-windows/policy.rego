@@ -8,6 +8,9 @@ import rego.v1
 
 import data.modelops_lib as lib
 
+# The kinds this policy reports on; the admission plugin leaves it out of other reviews.
+judges := {"Model", "Server"}
+
 min_window := 60
 
 large_min_window := 180

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal, NamedTuple
 
 Severity = Literal["deny", "warn"]
@@ -30,12 +30,15 @@ class Finding(NamedTuple):
                 "namespace": self.namespace, "name": self.name, "message": self.message}
 
 
-def findings_from_results(results: Mapping[str, Any], policies: Mapping[str, str]) -> list[Finding]:
+def findings_from_results(results: Mapping[str, Any], policies: Mapping[str, str],
+                          judges: Mapping[str, Collection[str]]) -> list[Finding]:
     """Turn a verdict (policy segment -> rules) into sorted findings.
 
-    `policies` maps a policy's segment (Policy.segment) to its folder name. Each deny/warn element
-    is the `{"msg", "kind", "namespace", "name"}` object that `lib.violation` builds; anything
-    else is a broken policy and raises, so a malformed rule can never pass silently.
+    `policies` maps a policy's segment (Policy.segment) to its folder name, `judges` to the
+    kinds it declares it judges. Each deny/warn element is the `{"msg", "kind", "namespace",
+    "name"}` object that `lib.violation` builds, on an object of a kind its policy judges;
+    anything else is a broken policy and raises, so a malformed rule can never pass silently
+    (and a policy can never report on a kind for which the admission plugin leaves it out).
     """
     found: set[Finding] = set()
     for package, rules in results.items():
@@ -46,7 +49,13 @@ def findings_from_results(results: Mapping[str, Any], policies: Mapping[str, str
                 if not (isinstance(element, Mapping) and isinstance(element.get("msg"), str)):
                     raise ValueError(f"policy {policies[package]}: {severity} element must be "
                                      f"lib.violation(obj, msg), got {element!r}")
-                found.add(Finding(policies[package], severity, str(element.get("kind", "")),
+                kind = str(element.get("kind", ""))
+                if kind not in judges[package]:
+                    judged = ", ".join(sorted(judges[package]))
+                    raise ValueError(f"policy {policies[package]} reports on a "
+                                     f"{kind or 'kindless'} object, but judges only {judged}: "
+                                     f"add the kind to `judges` in its policy.rego")
+                found.add(Finding(policies[package], severity, kind,
                                   str(element.get("namespace", "")),
                                   str(element.get("name", "")), element["msg"]))
     return ordered(found)

@@ -1,6 +1,7 @@
 """The policy library on disk: `policies/<name>/` folders plus shared helpers in `policies/lib/`.
 
-Each policy folder holds `policy.rego` (package `modelops_policy_<name with _>`),
+Each policy folder holds `policy.rego` (package `modelops_policy_<name with _>`, declaring the
+kinds it judges as `judges := {"Model", ...}`),
 `policy_test.rego`, `samples/allowed/*.yaml`, `samples/disallowed/*.yaml` and a README. Loading
 checks the package name, so a copied folder with a stale package cannot shadow another policy.
 """
@@ -30,6 +31,11 @@ TEST_SUFFIX = "_test.rego"
 VERDICT_PACKAGE = "modelops_verdict"
 VERDICT_RULE = f"data.{VERDICT_PACKAGE}.verdict"
 _PACKAGE = re.compile(r"^package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
+# `judges := {"Model", "Server"}`: the kinds of object a policy reports on, as a literal set that
+# is read here (like a Gatekeeper constraint's match.kinds), so that the verdict for a review of
+# one kind leaves out the policies that never judge it (`verdict_rule`).
+_JUDGES = re.compile(r"^judges\s*:=\s*\{([^{}]*)\}[ \t]*$", re.MULTILINE)
+_KIND = re.compile(r'^"([A-Z][A-Za-z0-9]*)"$')
 
 
 def _defines(source: str, rule: str) -> bool:
@@ -41,12 +47,29 @@ def package_of(source: str) -> str:
     return match.group(1) if match else ""
 
 
+def judges_of(source: str, path: Path) -> frozenset[str]:
+    """The kinds in a policy's `judges := {...}`; UsageError when it is missing or not literal."""
+    match = _JUDGES.search(source)
+    if match is None:
+        raise UsageError(f'{path}: declare the kinds the policy reports on, as a literal set: '
+                         f'judges := {{"Model", "Server"}}')
+    kinds = set()
+    for item in (i.strip() for i in match.group(1).split(",")):
+        kind = _KIND.match(item)
+        if kind is None:
+            raise UsageError(f'{path}: judges lists kinds as quoted names ("Model"), '
+                             f'not {item or "nothing"}')
+        kinds.add(kind.group(1))
+    return frozenset(kinds)
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
     directory: Path
     package: str
     source: str
+    judges: frozenset[str]   # the kinds of object it reports on (`judges` in policy.rego)
 
     @property
     def segment(self) -> str:
@@ -85,7 +108,8 @@ class PolicyLibrary:
             if package_of(source) != expected:
                 raise UsageError(f"{path}: package must be {expected}, "
                                  f"not {package_of(source) or 'missing'}")
-            policies.append(Policy(directory.name, directory, expected, source))
+            policies.append(Policy(directory.name, directory, expected, source,
+                                   judges_of(source, path)))
         helpers = tuple((cls._display(root, p), p.read_text(encoding="utf-8"))
                         for p in sorted((root / LIB_DIR).glob("*.rego"))
                         if not p.name.endswith(TEST_SUFFIX))
@@ -106,27 +130,44 @@ class PolicyLibrary:
                         for t in tests]
         return modules
 
-    def verdict_query(self) -> str:
-        """One Rego query for every policy's deny and warn sets, and nothing else.
+    def verdict_query(self, kind: str | None = None) -> str:
+        """One Rego query for every policy's deny and warn sets, and nothing else; with `kind`,
+        for the policies that judge that kind only.
 
         Only these: asking for whole packages would also compute and serialise every helper
         rule (objects, lookups): slower, and regopy 1.5.2 emits broken JSON for some of them.
         """
         fields = []
         for policy in self.policies:
+            if kind is not None and kind not in policy.judges:
+                continue
             rules = [f'"{rule}": data.{policy.package}.{rule}'
                      for rule in ("deny", "warn") if _defines(policy.source, rule)]
             fields.append(f'"{policy.segment}": {{{", ".join(rules)}}}')
         return "{" + ", ".join(fields) + "}"
 
     def verdict_module(self) -> tuple[str, str]:
-        """`verdict_query` as the rule VERDICT_RULE of a generated module (path, source).
+        """`verdict_query` as the rule VERDICT_RULE of a generated module (path, source), and
+        the verdict for each judged kind as `verdict_rule(kind)`.
 
         For regorus: it parses and compiles a query on every evaluation, and evaluating a rule
         instead saves an eighth of a review's instructions (measured).
         """
+        rules = [f"verdict := {self.verdict_query()}\n"]
+        rules += [f"verdict_{kind} := {self.verdict_query(kind)}\n" for kind in self.kinds()]
         return (f"<generated>/{VERDICT_PACKAGE.replace('.', '/')}.rego",
-                f"package {VERDICT_PACKAGE}\n\nverdict := {self.verdict_query()}\n")
+                f"package {VERDICT_PACKAGE}\n\n" + "\n".join(rules))
+
+    def kinds(self) -> list[str]:
+        """Every kind some policy judges, sorted."""
+        return sorted({kind for policy in self.policies for kind in policy.judges})
+
+    def verdict_rule(self, kind: str | None = None) -> str | None:
+        """The verdict module's rule for reviews of `kind` (None: of anything); None when no
+        policy judges that kind, so there is nothing to evaluate."""
+        if kind is None:
+            return VERDICT_RULE
+        return f"{VERDICT_RULE}_{kind}" if kind in self.kinds() else None
 
     def only(self, names: Collection[str]) -> PolicyLibrary:
         """The same library with just these policies (and every helper): a smaller query."""
@@ -138,6 +179,9 @@ class PolicyLibrary:
 
     def names_by_segment(self) -> dict[str, str]:
         return {p.segment: p.name for p in self.policies}
+
+    def judges_by_segment(self) -> dict[str, frozenset[str]]:
+        return {p.segment: p.judges for p in self.policies}
 
     def policy(self, name: str) -> Policy:
         for policy in self.policies:

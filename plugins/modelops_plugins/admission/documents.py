@@ -26,15 +26,22 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from modelops.policy.engine import Context
-from modelops.policy.inputs import Manifest, identity
+from modelops.policy.engine import Context, inline_context
+from modelops.policy.inputs import Manifest, PolicyInput, identity
 
 
 class Review(NamedTuple):
-    """What an engine judges: the namespace's context and the document that names it."""
+    """What an engine judges: the namespace's context, the document that names it, and the
+    kind of the object under review (the policies that do not judge it are left out; None:
+    objects of any kind, every policy)."""
 
     context: Context
     document: str
+    kind: str | None
+
+    def as_input(self) -> PolicyInput:
+        """The input this review stands for, its context spelled out (what CI evaluates)."""
+        return inline_context(self.context, self.document)
 
 
 class _Cached(NamedTuple):
@@ -69,7 +76,8 @@ class InputDocuments:
         skip = cached.positions.get(replaced, -1)
         return Review(cached.context,
                       f'{{"objects":[{_dumps(obj)}],'
-                      f'"context":{{"id":"{cached.context.id}","skip":{skip}}}}}')
+                      f'"context":{{"id":"{cached.context.id}","skip":{skip}}}}}',
+                      replaced[0])
 
     def _context(self, namespace: str, cluster: Sequence[Manifest], environment: str) -> _Cached:
         cached = self._namespaces.get(namespace)

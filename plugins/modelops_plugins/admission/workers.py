@@ -169,8 +169,8 @@ class PolicyWorkers:
         loop = self._attach()
         lent = await self._borrow(loop)
         shared = len(lent) > 1
-        job = pickle.dumps((SHARE if shared else WHOLE, *review.context, review.document),
-                           protocol=pickle.HIGHEST_PROTOCOL)
+        job = pickle.dumps((SHARE if shared else WHOLE, *review.context, review.document,
+                            review.kind), protocol=pickle.HIGHEST_PROTOCOL)
         self.judged["shared" if shared else "whole"] += 1
         answers: list[asyncio.Future[list[Finding]]] = []
         for worker in lent:
@@ -257,7 +257,8 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
            share: tuple[str, ...] | None) -> None:
     """The worker: compile, say ready, then answer one job per message until EOF.
 
-    A message is a pickled (SHARE or WHOLE, context id, context text, input document); each
+    A message is a pickled (SHARE or WHOLE, context id, context text, input document, kind
+    under review); each
     engine holds the contexts it has parsed (modelops.policy.engine.Context), so a namespace's
     context is parsed again only when it changes.
     """
@@ -284,9 +285,9 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
         except (EOFError, OSError):
             return
         try:
-            job, context_id, context_text, document = pickle.loads(message)
+            job, context_id, context_text, document, kind = pickle.loads(message)
             answer: tuple[str, Any] = ("ok", engines[job].evaluate_in_context(
-                Context(context_id, context_text), document))
+                Context(context_id, context_text), document, kind))
         except PolicyEngineError as exc:
             answer = ("error", str(exc))
         connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
