@@ -23,7 +23,7 @@ from conftest import REPO_ROOT
 from modelops.errors import UsageError
 from modelops.policy import Finding, PolicyEngineError, PolicyLibrary, build_input
 from modelops.policy import engine as engines
-from modelops.policy.library import judges_of
+from modelops.policy.library import PACKAGE_PREFIX, judges_of
 
 POLICIES = REPO_ROOT / "policies"
 HELPERS = "lib"
@@ -49,7 +49,7 @@ def structural_problems(root: Path) -> list[str]:
     for folder in policy_folders(root):
         name = folder.name
         policy = folder / "policy.rego"
-        expected = "modelops_policy_" + name.replace("-", "_")
+        expected = PACKAGE_PREFIX + name.replace("-", "_")
         if not policy.is_file():
             problems.append(f"{name}: no policy.rego")
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,20 +155,21 @@ class PolicyLibrary:
         instead saves an eighth of a review's instructions (measured).
         """
         rules = [f"verdict := {self.verdict_query()}\n"]
-        rules += [f"verdict_{kind} := {self.verdict_query(kind)}\n" for kind in self.kinds()]
+        rules += [f"verdict_{kind} := {self.verdict_query(kind)}\n" for kind in self.kinds]
         return (f"<generated>/{VERDICT_PACKAGE.replace('.', '/')}.rego",
                 f"package {VERDICT_PACKAGE}\n\n" + "\n".join(rules))
 
-    def kinds(self) -> list[str]:
-        """Every kind some policy judges, sorted."""
-        return sorted({kind for policy in self.policies for kind in policy.judges})
+    @cached_property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind some policy judges, sorted (computed once: `verdict_rule` asks per review)."""
+        return tuple(sorted({kind for policy in self.policies for kind in policy.judges}))
 
     def verdict_rule(self, kind: str | None = None) -> str | None:
         """The verdict module's rule for reviews of `kind` (None: of anything); None when no
         policy judges that kind, so there is nothing to evaluate."""
         if kind is None:
             return VERDICT_RULE
-        return f"{VERDICT_RULE}_{kind}" if kind in self.kinds() else None
+        return f"{VERDICT_RULE}_{kind}" if kind in self.kinds else None
 
     def only(self, names: Collection[str]) -> PolicyLibrary:
         """The same library with just these policies (and every helper): a smaller query."""

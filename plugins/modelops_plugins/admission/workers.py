@@ -258,9 +258,8 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
     """The worker: compile, say ready, then answer one job per message until EOF.
 
     A message is a pickled (SHARE or WHOLE, context id, context text, input document, kind
-    under review); each
-    engine holds the contexts it has parsed (modelops.policy.engine.Context), so a namespace's
-    context is parsed again only when it changes.
+    under review); each engine holds the contexts it has parsed (modelops.policy.engine.Context),
+    so a namespace's context is parsed again only when it changes.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the operator decides when workers stop
     _run_as_batch()
