@@ -15,21 +15,18 @@ max_ratio_warn := 2.0
 # the namespace context an engine holds in data.contexts across reviews (the admission plugin;
 # modelops.policy.engine.Context), named by input.context.id, less the object under review's
 # indexed copy (input.context.skip; -1 for none).
-cluster := _held("cluster") if input.context else := input.cluster if not input.context
+cluster := _context.cluster if input.context.skip < 0 else := _less_skipped(_context.cluster) if input.context.skip >= 0 else := input.cluster if not input.context
 
 # The precomputed facts of those objects, one per object in the same order (below); undefined
 # when the input brings none.
-cluster_facts := _held("cluster_facts") if input.context else := input.cluster_facts if not input.context
+cluster_facts := _context.cluster_facts if input.context.skip < 0 else := _less_skipped(_context.cluster_facts) if input.context.skip >= 0 else := input.cluster_facts if not input.context
 
-# The held context's list under `key`, less the object at input.context.skip. (`x := list[i]`,
-# not `some i, x in list`, in the comprehension: regopy 1.5.2 cannot parse the second form
-# inside an array comprehension.)
-_held(key) := data.contexts[input.context.id][key] if {
-	input.context.skip < 0
-} else := kept if {
-	input.context.skip >= 0
-	kept := [x | x := data.contexts[input.context.id][key][i]; i != input.context.skip]
-}
+# The namespace context held in data.contexts that the input names, read once per evaluation.
+_context := data.contexts[input.context.id]
+
+# A held list less the object at input.context.skip. (`x := list[i]`, not `some i, x in list`,
+# in the comprehension: regopy 1.5.2 cannot parse the second form inside an array comprehension.)
+_less_skipped(list) := [x | x := list[i]; i != input.context.skip]
 
 all_objects := array.concat(input.objects, cluster)
 
@@ -77,11 +74,11 @@ reviewed_server_names := {name(s) | some s in reviewed_servers}
 # with its namespace's objects), else the input's (CI). Each picks the source itself: a shared
 # `_environment` rule costs one more rule evaluation per review, ~40 K instructions, about what
 # holding the environment saves (callgrind).
-environment_spec := object.get(data.contexts[input.context.id], ["environment", "spec"], {}) if {
+environment_spec := object.get(_context, ["environment", "spec"], {}) if {
 	input.context
 } else := object.get(input, ["environment", "spec"], {}) if not input.context
 
-environment_name := object.get(data.contexts[input.context.id], ["environment", "metadata", "name"], "") if {
+environment_name := object.get(_context, ["environment", "metadata", "name"], "") if {
 	input.context
 } else := object.get(input, ["environment", "metadata", "name"], "") if not input.context
 
@@ -194,7 +191,12 @@ artifact_size_annotation := "modelops.dev/artifact-size"
 # context as `cluster_facts`, one entry per `cluster` object, in order. Without them (CI), they
 # are computed here; both ways give the same findings (tested).
 
+# A held context's facts are aligned by construction (the plugin builds both lists together), so
+# only the input's are checked: counting both lists cost every review ~0.2 M instructions.
+has_cluster_facts if is_array(_context.cluster_facts)
+
 has_cluster_facts if {
+	not input.context
 	is_array(cluster_facts)
 	count(cluster_facts) == count(cluster)
 }
