@@ -104,8 +104,9 @@ class InputDocuments:
         fresh = _Cached(manifests, positions, texts, fact_texts, environment, Context.of(context))
         if manifests:
             self._namespaces[namespace] = fresh
-        else:
-            self._namespaces.pop(namespace, None)   # a namespace emptied: nothing to keep
+        else:   # a namespace emptied (or deleted): nothing to keep
+            self._namespaces.pop(namespace, None)
+            self._environments.pop(namespace, None)
         return fresh
 
     def _environment(self, namespace: str, environment: Mapping[str, Any]) -> str:
