@@ -70,10 +70,10 @@ _named_earlier(i, n) if {
 
 reviewed_server_names := {name(s) | some s in reviewed_servers}
 
-# The Environment document's spec and name: the held context's (the admission plugin holds it
-# with its namespace's objects), else the input's (CI). Each picks the source itself: a shared
-# `_environment` rule costs one more rule evaluation per review, ~40 K instructions, about what
-# holding the environment saves (callgrind).
+# The Environment document's spec and name: the held context's (`_context`; the admission
+# plugin holds it with its namespace's objects), else the input's (CI). Each picks the source
+# itself: a shared `_environment` rule would cost one more rule evaluation per review, ~40 K
+# instructions (callgrind).
 environment_spec := object.get(_context, ["environment", "spec"], {}) if {
 	input.context
 } else := object.get(input, ["environment", "spec"], {}) if not input.context
