@@ -119,16 +119,16 @@ def test_namespaces_never_share_a_context() -> None:
     assert documents.build(lab, [], {}).as_input()["cluster"] == []
 
 
-
 def test_an_emptied_namespace_keeps_nothing() -> None:
     # Namespaces come and go: one whose indexed objects are all gone must not keep its
     # serialised context or Environment text (the cache's own state, checked directly).
     documents = InputDocuments()
     reviewed = _renamed(_model("churn-predictor"), "candidate")
     documents.build(reviewed, SELDON, ENVIRONMENT)
-    assert "models-prod" in documents._namespaces and "models-prod" in documents._environments
+    assert set(documents._namespaces) == {"models-prod"}
     assert documents.build(reviewed, [], ENVIRONMENT).as_input()["cluster"] == []
-    assert documents._namespaces == {} and documents._environments == {}
+    assert documents._namespaces == {}
+
 
 # --- workers -------------------------------------------------------------------------------------
 

@@ -49,7 +49,8 @@ class _Cached(NamedTuple):
     positions: dict[tuple[str, str, str], int]   # identity -> index in the context
     texts: tuple[str, ...]
     facts: tuple[str, ...]   # "" each without a facts function
-    environment: str   # the Environment document's text
+    environment: Mapping[str, Any]   # the Environment document as indexed
+    environment_text: str
     context: Context
 
 
@@ -66,24 +67,29 @@ class InputDocuments:
     def __init__(self, facts: FactsOf | None = None) -> None:
         self._facts = facts
         self._namespaces: dict[str, _Cached] = {}
-        self._environments: dict[str, tuple[Mapping[str, Any], str]] = {}
 
     def build(self, obj: Manifest, cluster: Sequence[Manifest],
               environment: Mapping[str, Any]) -> Review:
         replaced = identity(obj)
         namespace = replaced[1]
-        cached = self._context(namespace, cluster, self._environment(namespace, environment))
+        cached = self._context(namespace, cluster, environment)
         skip = cached.positions.get(replaced, -1)
         return Review(cached.context,
                       f'{{"objects":[{_dumps(obj)}],'
                       f'"context":{{"id":"{cached.context.id}","skip":{skip}}}}}',
                       replaced[0])
 
-    def _context(self, namespace: str, cluster: Sequence[Manifest], environment: str) -> _Cached:
+    def _context(self, namespace: str, cluster: Sequence[Manifest],
+                 environment: Mapping[str, Any]) -> _Cached:
         cached = self._namespaces.get(namespace)
-        if cached is not None and cached.environment == environment and len(
+        environment_text = (cached.environment_text
+                            if cached is not None and cached.environment is environment
+                            else _dumps(environment))
+        if cached is not None and cached.environment_text == environment_text and len(
                 cached.manifests) == len(cluster) and all(
                 a is b for a, b in zip(cached.manifests, cluster, strict=True)):
+            if cached.environment is not environment:   # an equal document, newly indexed
+                cached = self._namespaces[namespace] = cached._replace(environment=environment)
             return cached
         known = ({id(m): (t, f) for m, t, f in zip(cached.manifests, cached.texts, cached.facts,
                                                     strict=True)}
@@ -97,22 +103,15 @@ class InputDocuments:
         fact_texts = tuple(known[id(m)][1] for m in manifests)
         facts_part = (f',"cluster_facts":[{",".join(fact_texts)}]'
                       if self._facts is not None else "")
-        context = f'{{"environment":{environment},"cluster":[{",".join(texts)}]{facts_part}}}'
+        context = (f'{{"environment":{environment_text},"cluster":[{",".join(texts)}]'
+                   f'{facts_part}}}')
         # One object per kind and name in a namespace (each indexed kind is one resource), so
         # a review replaces at most one: what build_input drops, `skip` drops.
         positions = {identity(m): index for index, m in enumerate(manifests)}
-        fresh = _Cached(manifests, positions, texts, fact_texts, environment, Context.of(context))
+        fresh = _Cached(manifests, positions, texts, fact_texts, environment, environment_text,
+                        Context.of(context))
         if manifests:
             self._namespaces[namespace] = fresh
         else:   # a namespace emptied (or deleted): nothing to keep
             self._namespaces.pop(namespace, None)
-            self._environments.pop(namespace, None)
         return fresh
-
-    def _environment(self, namespace: str, environment: Mapping[str, Any]) -> str:
-        cached = self._environments.get(namespace)
-        if cached is not None and cached[0] is environment:
-            return cached[1]
-        text = _dumps(environment)
-        self._environments[namespace] = (environment, text)
-        return text
