@@ -156,7 +156,7 @@ class PolicyLibrary:
         """
         rules = [f"verdict := {self.verdict_query()}\n"]
         rules += [f"verdict_{kind} := {self.verdict_query(kind)}\n" for kind in self.kinds]
-        return (f"<generated>/{VERDICT_PACKAGE.replace('.', '/')}.rego",
+        return (f"<generated>/{VERDICT_PACKAGE}.rego",
                 f"package {VERDICT_PACKAGE}\n\n" + "\n".join(rules))
 
     @cached_property
