@@ -184,6 +184,29 @@ def test_an_engine_judges_each_review_by_its_own_held_context(
         assert engine.evaluate_in_context(*review) == findings   # parsed again, same answer
 
 
+def test_an_engine_drops_its_contexts_past_the_byte_budget(
+        monkeypatch: pytest.MonkeyPatch, expected: Any) -> None:
+    documents = InputDocuments()
+    candidate = _renamed(_model("churn-predictor"), "candidate")
+    roomy = documents.build(candidate, SELDON, ENVIRONMENT)
+    tight = documents.build(candidate, _tight(candidate["spec"]["server"]), ENVIRONMENT)
+    both = len(roomy.context.text) + len(tight.context.text)
+    monkeypatch.setattr(policy_engine, "HELD_CONTEXT_BYTES", both - 1)
+    engine = PolicyLibrary.load(POLICIES).engine("regorus")
+    assert isinstance(engine, policy_engine.RegorusEngine)
+    assert engine.evaluate_in_context(*roomy) == expected(roomy)
+    assert (engine.held, engine.held_bytes) == ({roomy.context.id}, len(roomy.context.text))
+    # Two contexts would pass the budget (though not the count): the first is dropped.
+    assert engine.evaluate_in_context(*tight) == expected(tight)
+    assert (engine.held, engine.held_bytes) == ({tight.context.id}, len(tight.context.text))
+    # A context larger than the whole budget is still held while it is judged.
+    monkeypatch.setattr(policy_engine, "HELD_CONTEXT_BYTES", 1)
+    assert engine.evaluate_in_context(*roomy) == expected(roomy)
+    assert engine.held == {roomy.context.id}
+    assert engine.evaluate_in_context(*roomy) == expected(roomy)   # held: not parsed again
+    assert engine.held_bytes == len(roomy.context.text)
+
+
 @pytest.fixture
 def one_worker() -> Iterator[PolicyWorkers]:
     workers = PolicyWorkers(1, POLICIES, "regorus")
