@@ -17,6 +17,7 @@ import copy
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -398,6 +399,47 @@ def test_a_share_whose_worker_dies_fails_the_review(own_split_workers: PolicyWor
     victim = workers.pids[1]   # the worker of the policies no group names
     assert _review_after_a_kill(workers, victim, quick) == expected(quick)
     assert victim not in workers.pids
+
+
+def test_reviews_go_whole_while_a_share_has_no_worker(own_split_workers: PolicyWorkers,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      expected: Any) -> None:
+    # Before, a lone review waited for a worker of every share: for the replacement's start,
+    # or for ever if it failed.
+    workers = own_split_workers
+    quick = _document(_renamed(_model("churn-predictor"), "quick", memory="64Gi"))
+    victim = workers.pids[1]
+    started = threading.Event()   # holds the replacement back until the test lets it start
+    spawn = workers._spawn
+
+    def held_back(share: int) -> Any:
+        started.wait(60)
+        return spawn(share)
+
+    async def kill_an_idle_worker() -> list[Any]:
+        answers = [await workers.evaluate(quick)]   # the workers bind to this loop
+        monkeypatch.setattr(workers, "_spawn", held_back)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while victim in workers.pids:
+            assert time.monotonic() < deadline, "the dead worker was not noticed"
+            await asyncio.sleep(0.01)
+        whole = workers.judged["whole"]
+        answers.append(await asyncio.wait_for(workers.evaluate(quick), 30))
+        assert workers.judged["whole"] == whole + 1
+        started.set()
+        while len(workers.pids) < 2:
+            assert time.monotonic() < deadline + 60, "no replacement worker"
+            await asyncio.sleep(0.05)
+        shared = workers.judged["shared"]
+        answers.append(await workers.evaluate(quick))   # both shares served again
+        assert workers.judged["shared"] == shared + 1
+        return answers
+
+    try:
+        assert asyncio.run(kill_an_idle_worker()) == [expected(quick)] * 3
+    finally:
+        started.set()
 
 
 def test_partitions_cover_every_policy_once() -> None:

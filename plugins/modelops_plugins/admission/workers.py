@@ -29,7 +29,8 @@ CPU.
 A worker is lent to one review at a time and taken back only when its answer arrives, so a
 review abandoned half-way (the apiserver gave up) can never hand its answer to the next one.
 A worker that dies fails the review it held with PolicyEngineError (the apiserver then fails
-closed) and is replaced in the background.
+closed) and is replaced in the background; until the replacement has compiled the library
+(seconds), a share may have no worker, and reviews are judged whole by the workers left.
 """
 
 from __future__ import annotations
@@ -137,18 +138,22 @@ class PolicyWorkers:
 
     def _hand_out(self) -> None:
         """Idle workers to waiting reviews, oldest first: a worker of every share if there is
-        one, else (two or more waiting: a queue) one worker for a whole review."""
+        one, else (two or more waiting: a queue; or a share left without a live worker until
+        its replacement starts) one worker for a whole review."""
         while self._waiting:
             oldest = self._waiting[0]
             if oldest.done():   # that review was abandoned while it waited
                 self._waiting.popleft()
             elif all(self._idle):
                 self._waiting.popleft().set_result([idle.pop() for idle in self._idle])
-            elif len(self._waiting) > 1 and any(self._idle):
+            elif any(self._idle) and (len(self._waiting) > 1 or not self._every_share_served()):
                 worker = next(idle for idle in self._idle if idle).pop()
                 self._waiting.popleft().set_result([worker])
             else:
                 return
+
+    def _every_share_served(self) -> bool:
+        return len({worker.share for worker in self._workers}) == len(self._shares)
 
     async def _borrow(self, loop: asyncio.AbstractEventLoop) -> list[_Worker]:
         """A worker of every share, or one worker for the whole library (see the docstring)."""
