@@ -116,6 +116,20 @@ def test_bad_input_exits_2(tmp_path: Path, run_main: Any, current: str | None,
     assert message in result.stderr
 
 
+def test_unreadable_files_exit_2_naming_them(tmp_path: Path, run_main: Any) -> None:
+    recorded = write(tmp_path / "b.json", responses([[0, 1]]), False)
+    missing = tmp_path / "missing.json"
+    result = run_main("shadow", "compare", "--recorded", str(missing), str(recorded))
+    assert result.rc == 2
+    assert f"{missing}: cannot read the response file" in result.stderr
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'{"model_name": "caf\xe9"}')
+    result = run_main("shadow", "compare", "--recorded", str(recorded), str(latin1))
+    assert result.rc == 2
+    assert f"{latin1}: the response file is not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_live_comparison_needs_its_flags(run_main: Any) -> None:
     result = run_main("shadow", "compare", "--url", "127.0.0.1:1", "--current", "a")
     assert result.rc == 2

@@ -21,6 +21,7 @@ from modelops.errors import UsageError
 from modelops_plugins import tabular
 from modelops_plugins.smoke import wire
 from modelops_plugins.smoke.client import ClientError, V2Client
+from modelops_plugins.textfiles import read_text
 
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -29,14 +30,9 @@ class SourceError(Exception):
     """A live call failed; the comparison cannot be made."""
 
 
-def read_documents(path: Path) -> list[Any]:
+def read_documents(path: Path, what: str) -> list[Any]:
     """JSON values from a file: one value, a top-level array of them, or JSON lines."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+    text = read_text(path, what)
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
@@ -54,7 +50,7 @@ def read_documents(path: Path) -> list[Any]:
 
 
 def read_responses(path: Path) -> list[wire.InferenceResponse]:
-    documents = read_documents(path)
+    documents = read_documents(path, "response file")
     if not documents:
         raise UsageError(f"{path}: no responses")
     try:
@@ -103,7 +99,7 @@ def load_requests(path: Path, target: Target, *, input_name: str | None,
     """V2 requests from a .json/.jsonl file of requests, or batches of .npy/.csv rows."""
     suffix = path.suffix.lower()
     if suffix in JSON_SUFFIXES:
-        documents = read_documents(path)
+        documents = read_documents(path, "request file")
         if not documents:
             raise UsageError(f"{path}: no requests")
         try:

@@ -17,6 +17,8 @@ from typing import Any
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.repository import Repository
 
+from modelops_plugins.textfiles import read_text
+
 SELDON_MODEL_HEADER = "seldon-model"
 
 
@@ -55,12 +57,7 @@ def parse_headers(values: list[str]) -> dict[str, str]:
 
 
 def read_json(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: the {what} is not UTF-8 text") from None
+    text = read_text(path, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
