@@ -4,7 +4,7 @@ Why: validation runs on every render and in CI, where the schema cache is often 
 the first process (nothing compiled yet) and later ones (generated code on disk) must stay well
 under the 3 s budget. Each measurement runs in a fresh interpreter so imports and set-up count.
 
-    PYTHONPATH=generators python tests/bench_validate.py [--crd-dir DIR] [--strategy all]
+    PYTHONPATH=generators python tests/bench/validate_kinds.py [--crd-dir DIR] [--strategy all]
 
 Strategies: `adaptive` (the module's behaviour), `eager` (compile every kind on first sight),
 `jsonschema` (never compile; jsonschema for every object).
