@@ -152,8 +152,8 @@ class RegorusEngine(PolicyEngine):
     """Holds each `Context` it is given in its data (`data.contexts`), up to HELD_CONTEXTS of
     them and HELD_CONTEXT_BYTES of their text; past either it drops them all at once (regorus
     can only clear its data, not remove a part), and the next review of each namespace parses
-    its context again. Told the kind
-    under review, it evaluates only the policies that judge it (`PolicyLibrary.verdict_rule`).
+    its context again. Told the kind under review, it evaluates only the policies that judge
+    it (`PolicyLibrary.verdict_rule`).
 
     Why the interpreter and not regorus's compiled VM (`regorus.Program`, `regorus.Rvm`),
     which judges a prod-shaped review 2.5-4x faster: in 0.13.0 the VM takes an undefined
