@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,15 @@ def test_an_abandoned_review_never_answers_the_next(one_worker: PolicyWorkers,
     assert asyncio.run(abandon_then_review()) == expected(quick)
 
 
+async def _until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    """Wait for `condition`, letting the loop run (it is the loop that notices a dead worker
+    and binds its replacement)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.02)
+
+
 def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: Review) -> Any:
     """SIGKILL `victim` mid-review (that review must fail), wait for its replacement, then
     judge `quick`."""
@@ -259,10 +268,8 @@ def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: Review) -> 
         os.kill(victim, signal.SIGKILL)
         with pytest.raises(PolicyEngineError, match="died"):
             await review
-        deadline = time.monotonic() + 60
-        while len(workers.pids) < count or victim in workers.pids:
-            assert time.monotonic() < deadline, "no replacement worker"
-            await asyncio.sleep(0.05)
+        await _until(lambda: len(workers.pids) == count and victim not in workers.pids,
+                     "no replacement worker")
         return await workers.evaluate(quick)
 
     return asyncio.run(kill_mid_review())
@@ -420,17 +427,12 @@ def test_reviews_go_whole_while_a_share_has_no_worker(own_split_workers: PolicyW
         answers = [await workers.evaluate(quick)]   # the workers bind to this loop
         monkeypatch.setattr(workers, "_spawn", held_back)
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while victim in workers.pids:
-            assert time.monotonic() < deadline, "the dead worker was not noticed"
-            await asyncio.sleep(0.01)
+        await _until(lambda: victim not in workers.pids, "the dead worker was not noticed", 30)
         whole = workers.judged["whole"]
         answers.append(await asyncio.wait_for(workers.evaluate(quick), 30))
         assert workers.judged["whole"] == whole + 1
         started.set()
-        while len(workers.pids) < 2:
-            assert time.monotonic() < deadline + 60, "no replacement worker"
-            await asyncio.sleep(0.05)
+        await _until(lambda: len(workers.pids) == 2, "no replacement worker")
         shared = workers.judged["shared"]
         answers.append(await workers.evaluate(quick))   # both shares served again
         assert workers.judged["shared"] == shared + 1
