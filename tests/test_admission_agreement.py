@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from admission_support import REPO_ROOT, Harness, Obj, make_certificates, review
-from modelops.policy import Finding, PolicyLibrary, build_input
+from modelops.policy import Finding, PolicyLibrary, build_input, create_engine
 from modelops_plugins.admission.local import read_rendered, resource_of
 from modelops_plugins.admission.resources import WEBHOOKS
 
@@ -54,7 +54,7 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
 
 
 def _ci(objects: list[Obj]) -> list[Finding]:
-    return LIBRARY.engine("regorus").evaluate(build_input(objects))
+    return create_engine(LIBRARY, "regorus").evaluate(build_input(objects))
 
 
 def _on(findings: list[Finding], obj: Obj) -> list[Finding]:

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from admission_support import REPO_ROOT, Harness, Obj, make_certificates
 from modelops.cli import build_parser
-from modelops.policy import PolicyLibrary, build_input
+from modelops.policy import PolicyLibrary, build_input, create_engine
 from modelops.validate import SchemaCatalog
 from modelops_plugins.admission.local import read_rendered
 from modelops_plugins.admission.resources import ENVIRONMENTS, INDEXED, OPERATIONS, WEBHOOKS
@@ -236,7 +236,7 @@ def test_pod_security_policy_finds_nothing_to_deny() -> None:
     library = PolicyLibrary.load(REPO_ROOT / "policies")
     if "pod-security" not in {p.name for p in library.policies}:
         pytest.skip("the pod-security policy is not in policies/ yet")
-    findings = library.engine("regorus").evaluate(build_input(OBJECTS))
+    findings = create_engine(library, "regorus").evaluate(build_input(OBJECTS))
     assert [str(f) for f in findings if f.severity == "deny"] == []
     assert [str(f) for f in findings if f.policy == "pod-security"] == []
 

@@ -27,7 +27,13 @@ import pytest
 import yaml
 from admission_support import REPO_ROOT, indexed_context
 from modelops.errors import UsageError
-from modelops.policy import PolicyEngineError, PolicyInput, PolicyLibrary, build_input
+from modelops.policy import (
+    PolicyEngineError,
+    PolicyInput,
+    PolicyLibrary,
+    build_input,
+    create_engine,
+)
 from modelops.policy import engine as policy_engine
 from modelops.policy.engine import Context
 from modelops_plugins.admission.documents import InputDocuments, Review
@@ -146,7 +152,7 @@ def held(document: PolicyInput) -> Review:
 @pytest.fixture(scope="module")
 def expected() -> Any:
     """What CI finds for a review: the whole input, evaluated afresh."""
-    engine = PolicyLibrary.load(POLICIES).engine("regorus")
+    engine = create_engine(PolicyLibrary.load(POLICIES), "regorus")
     return lambda review: engine.evaluate(review.as_input())
 
 
@@ -162,7 +168,7 @@ def _tight(pool: str) -> list[Obj]:
 def test_an_engine_judges_each_review_by_its_own_held_context(
         monkeypatch: pytest.MonkeyPatch, expected: Any) -> None:
     monkeypatch.setattr(policy_engine, "HELD_CONTEXTS", 2)
-    engine = PolicyLibrary.load(POLICIES).engine("regorus")
+    engine = create_engine(PolicyLibrary.load(POLICIES), "regorus")
     assert isinstance(engine, policy_engine.RegorusEngine)
     documents = InputDocuments()
     candidate = _renamed(_model("churn-predictor"), "candidate")
@@ -193,7 +199,7 @@ def test_an_engine_drops_its_contexts_past_the_byte_budget(
     tight = documents.build(candidate, _tight(candidate["spec"]["server"]), ENVIRONMENT)
     both = len(roomy.context.text) + len(tight.context.text)
     monkeypatch.setattr(policy_engine, "HELD_CONTEXT_BYTES", both - 1)
-    engine = PolicyLibrary.load(POLICIES).engine("regorus")
+    engine = create_engine(PolicyLibrary.load(POLICIES), "regorus")
     assert isinstance(engine, policy_engine.RegorusEngine)
     assert engine.evaluate_in_context(*roomy) == expected(roomy)
     assert (engine.held, engine.held_bytes) == ({roomy.context.id}, len(roomy.context.text))

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from admission_support import REPO_ROOT, indexed_context
-from modelops.policy import PolicyEngine, PolicyLibrary, build_input
+from modelops.policy import PolicyEngine, PolicyLibrary, build_input, create_engine
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
 
@@ -33,7 +33,7 @@ SELDON, ENVIRONMENT = indexed_context("prod")
 
 @pytest.fixture(scope="module", params=["regorus", "regopy"])
 def engine(request: pytest.FixtureRequest) -> PolicyEngine:
-    return LIBRARY.engine(request.param)
+    return create_engine(LIBRARY, request.param)
 
 
 def _with_facts(engine: PolicyEngine, document: PolicyInput) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def test_each_prod_model_is_judged_the_same_with_facts(engine: PolicyEngine) -> 
 
 def test_facts_are_what_the_rules_read() -> None:
     """Facts that say otherwise change the verdict: the comparison above can fail."""
-    engine = LIBRARY.engine("regorus")
+    engine = create_engine(LIBRARY, "regorus")
     model = next(o for o in SELDON if o["kind"] == "Model" and o["spec"].get("server")
                  and o["metadata"]["labels"]["app.kubernetes.io/component"] == "model")
     document = build_input([model], cluster=SELDON, environment=ENVIRONMENT)
@@ -105,7 +105,7 @@ def test_facts_are_what_the_rules_read() -> None:
 
 
 def test_facts_come_one_per_object_for_models_servers_and_rule_files() -> None:
-    facts = LIBRARY.engine("regorus").cluster_facts(SELDON)
+    facts = create_engine(LIBRARY, "regorus").cluster_facts(SELDON)
     assert len(facts) == len(SELDON)
     for obj, entry in zip(SELDON, facts, strict=True):
         if obj["kind"] == "Model":
@@ -135,7 +135,7 @@ class _CountingFacts:
 
 
 def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
-    engine = LIBRARY.engine("regorus")
+    engine = create_engine(LIBRARY, "regorus")
     facts = _CountingFacts(engine)
     documents = InputDocuments(facts)
     cluster = list(SELDON)

@@ -1,28 +1,21 @@
-"""The three ways to evaluate the library give the same findings.
+"""The in-process engines give the same findings, and a broken library fails loud.
 
 - regorus (default) and regopy run in process on the real `.rego` files; they must agree on
-  every sample environment and on environments broken to trip each policy.
-- The OPA-server backend talks to OPA's REST API through `opa-python-client`. No OPA binary
-  can be installed here (it is on neither PyPI nor Debian), so the server in this test is a
-  small stand-in that implements the two endpoints the backend uses (PUT /v1/policies/{id},
-  POST /v1/data/{path}) with regorus behind them. It proves the client side: policies are
-  uploaded once, the input travels as OPA expects, results are read back the same way.
+  every sample environment and on environments broken to trip each policy. (Agreement with
+  OPA, the reference, and the OPA-server backend: test_policy_reference.py.)
+- malformed rules, findings on kinds a policy does not judge, copied packages: engine errors.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-import regorus
 from conftest import REPO_ROOT
 from modelops.gate.manifests import read_rendered
-from modelops.policy import PolicyEngineError, PolicyLibrary, build_input
+from modelops.policy import PolicyEngineError, PolicyLibrary, build_input, create_engine
 from modelops.policy.engine import Context
 from modelops.policy.library import VERDICT_RULE
 from modelops.repository import Repository
@@ -39,12 +32,12 @@ def environment_inputs(repo: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def regopy_engine() -> Any:
-    return LIBRARY.engine("regopy")
+    return create_engine(LIBRARY, "regopy")
 
 
 @pytest.fixture(scope="module")
 def regorus_engine() -> Any:
-    return LIBRARY.engine("regorus")
+    return create_engine(LIBRARY, "regorus")
 
 
 def test_engines_agree_on_the_sample_environments(regorus_engine: Any,
@@ -96,9 +89,9 @@ def _library_with(root: Path, policies: dict[str, str]) -> PolicyLibrary:
 
 
 def test_a_malformed_rule_fails_loudly(tmp_path: Path) -> None:
-    engine = _library_with(tmp_path / "policies", {"sloppy": (
+    engine = create_engine(_library_with(tmp_path / "policies", {"sloppy": (
         'judges := {"ConfigMap"}\n'
-        'deny contains "just a string" if { count(input.objects) > 0 }\n')}).engine()
+        'deny contains "just a string" if { count(input.objects) > 0 }\n')}))
     with pytest.raises(PolicyEngineError, match=r"lib\.violation"):
         engine.evaluate(build_input([{"kind": "ConfigMap", "metadata": {"name": "x"}}]))
 
@@ -106,10 +99,10 @@ def test_a_malformed_rule_fails_loudly(tmp_path: Path) -> None:
 def test_a_policy_reporting_on_a_kind_it_does_not_judge_fails_loudly(tmp_path: Path) -> None:
     # The admission plugin leaves a policy out of reviews of kinds it does not judge, so a
     # finding on such a kind in CI would be one the cluster never makes.
-    engine = _library_with(tmp_path / "policies", {"servers": (
+    engine = create_engine(_library_with(tmp_path / "policies", {"servers": (
         'judges := {"Server"}\n'
         'deny contains lib.violation(m, "no") if { some m in data.modelops_lib.reviewed_models }\n'
-    )}).engine()
+    )}))
     with pytest.raises(PolicyEngineError, match=r"policy servers reports on a Model object, "
                                                 r"but judges only Server"):
         engine.evaluate(build_input([{"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
@@ -125,7 +118,7 @@ def test_a_review_evaluates_only_the_policies_that_judge_its_kind(tmp_path: Path
                    '{ some m in data.modelops_lib.reviewed_models }\n')})
     assert library.verdict_rule("Model") == VERDICT_RULE + "_Model"
     assert library.verdict_rule("Experiment") is None   # no policy judges it: nothing to run
-    engine = library.engine()
+    engine = create_engine(library)
     context = Context.of(json.dumps({"environment": {}, "cluster": []}))
     model = {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
              "metadata": {"name": "m", "namespace": "n"}}
@@ -148,76 +141,9 @@ def test_a_policy_with_the_wrong_package_is_refused(tmp_path: Path) -> None:
         PolicyLibrary.load(root)
 
 
-class _OpaStandIn(BaseHTTPRequestHandler):
-    """OPA's policy and data endpoints, evaluated by regorus (see the module docstring)."""
-
-    modules: ClassVar[dict[str, str]] = {}
-    queries: ClassVar[list[str]] = []
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
-
-    def do_PUT(self) -> None:
-        if not self.path.startswith("/v1/policies/"):
-            self._reply(404, {"code": "resource_not_found"})
-            return
-        self.modules[self.path.removeprefix("/v1/policies/")] = self._body().decode()
-        self._reply(200, {})
-
-    def do_POST(self) -> None:
-        if not self.path.startswith("/v1/data/"):
-            self._reply(404, {"code": "resource_not_found"})
-            return
-        query = "data." + self.path.removeprefix("/v1/data/").replace("/", ".")
-        self.queries.append(query)
-        engine = regorus.Engine()
-        for name, source in sorted(self.modules.items()):
-            engine.add_policy(name, source)
-        engine.set_input_json(json.dumps(json.loads(self._body())["input"]))
-        rows = json.loads(engine.eval_query_as_json(query))["result"]
-        self._reply(200, {"result": rows[0]["expressions"][0]["value"]} if rows else {})
-
-
-@pytest.fixture
-def opa_url() -> Iterator[str]:
-    _OpaStandIn.modules, _OpaStandIn.queries = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _OpaStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_opa_server_backend_gives_the_same_findings(tmp_path: Path, opa_url: str,
-                                                    regorus_engine: Any) -> None:
-    from test_gate import _gate_repo
-
-    repo = _gate_repo(tmp_path / "repo")
-    edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
-    opa = LIBRARY.engine(opa_url=opa_url)
-    assert len(_OpaStandIn.modules) == len(LIBRARY.modules()) + 1   # and the verdict, once
-    for env, document in environment_inputs(repo).items():
-        assert opa.evaluate(document) == regorus_engine.evaluate(document), env
-    assert _OpaStandIn.queries == [VERDICT_RULE] * 3
-
-
 def test_opa_backend_reports_an_unreachable_server() -> None:
     with pytest.raises(PolicyEngineError, match=r"OPA server at http://127\.0\.0\.1:9"):
-        LIBRARY.engine(opa_url="http://127.0.0.1:9")
+        create_engine(LIBRARY, opa_url="http://127.0.0.1:9")
 
 
 def _server(name: str, namespace: str, containers: Any) -> dict[str, Any]:

@@ -21,7 +21,13 @@ import pytest
 import yaml
 from conftest import REPO_ROOT
 from modelops.errors import UsageError
-from modelops.policy import Finding, PolicyEngineError, PolicyLibrary, build_input
+from modelops.policy import (
+    Finding,
+    PolicyEngineError,
+    PolicyLibrary,
+    build_input,
+    create_engine,
+)
 from modelops.policy import engine as engines
 from modelops.policy.library import PACKAGE_PREFIX, judges_of
 
@@ -91,7 +97,7 @@ def library() -> PolicyLibrary:
 
 @cache
 def engine() -> engines.PolicyEngine:
-    return library().engine("regorus")
+    return create_engine(library(), "regorus")
 
 
 def denies(findings: list[Finding]) -> list[str]:
@@ -260,7 +266,7 @@ def test_sample(policy: str, verdict: str, path: Path) -> None:
 
 @cache
 def regopy_engine() -> engines.PolicyEngine:
-    return library().engine("regopy")
+    return create_engine(library(), "regopy")
 
 
 @pytest.mark.parametrize(("policy", "verdict", "path"), SAMPLES)

@@ -37,7 +37,7 @@ reviewed_pipeline_keys := {[namespace(p), lib.name(p)] | some p in input.objects
 
 deny contains lib.violation(model, msg) if {
 	some model in reviewed_detectors
-	not lib.number(lib.annotation(model, p_value_key))
+	not numeric_annotation(model, p_value_key)
 	msg := sprintf("drift detector declares no numeric %s annotation (got %s); the KS p-value (at most %v) cannot be checked", [p_value_key, lib.text(object.get(model, ["metadata", "annotations", p_value_key], "nothing")), max_p_value])
 }
 
@@ -48,6 +48,11 @@ deny contains lib.violation(model, msg) if {
 	msg := sprintf("drift p-value %v is outside (0, %v]: above 0.01 a KS detector floods on-call with false positives", [p, max_p_value])
 }
 
+# A helper rule, never `not lib.number(lib.annotation(...))`: OPA evaluates the arguments of a
+# call under `not` outside the negation, so that form is undefined, not true, when the
+# annotation is missing.
+numeric_annotation(model, key) if lib.number(lib.annotation(model, key))
+
 valid_p_value(p) if {
 	p > 0
 	p <= max_p_value
@@ -55,7 +60,7 @@ valid_p_value(p) if {
 
 deny contains lib.violation(model, msg) if {
 	some model in reviewed_detectors
-	not lib.number(lib.annotation(model, rows_key))
+	not numeric_annotation(model, rows_key)
 	msg := sprintf("drift detector declares no numeric %s annotation (got %s); the reference window (%d-%d rows) cannot be checked", [rows_key, lib.text(object.get(model, ["metadata", "annotations", rows_key], "nothing")), min_reference_rows, max_reference_rows])
 }
 
@@ -74,11 +79,11 @@ valid_rows(rows) if {
 deny contains lib.violation(model, msg) if {
 	some model in reviewed_detectors
 	raw := lib.annotation(model, batch_key)
-	not positive(lib.number(raw))
+	not positive_number_text(raw)
 	msg := sprintf("drift batch size %s (annotation %s) must be a number above 0", [lib.text(raw), batch_key])
 }
 
-positive(n) if n > 0
+positive_number_text(raw) if lib.number(raw) > 0
 
 # --- wiring into the Pipeline ------------------------------------------------------------------
 

@@ -47,12 +47,14 @@ reviewed_large := [f | some f in large_models; f.model]
 
 declared_max(server) := lib.bytes(lib.annotation(server, max_artifact_annotation))
 
+declares_large(server) if declared_max(server) > large_artifact
+
 large_reason(server) := sprintf("it declares %s %s", [max_artifact_annotation, lib.annotation(server, max_artifact_annotation)]) if {
-	declared_max(server) > large_artifact
+	declares_large(server)
 }
 
 large_reason(server) := sprintf("model %s (%s) is pinned to it", [largest[1], lib.gib(largest[0])]) if {
-	not declared_max(server) > large_artifact
+	not declares_large(server)
 	pinned := [[size, model] | some [pool, model, size] in large_pinned; pool == lib.name(server)]
 	count(pinned) > 0
 	largest := max(pinned)

@@ -52,11 +52,11 @@ def prepare(count: int) -> Path:
 def policy_stage(repo: Path, engine_name: str, envs: list[str]) -> tuple[int, float]:
     """Objects evaluated and seconds, parsing excluded (the engine is compiled beforehand)."""
     from modelops.gate.manifests import read_rendered
-    from modelops.policy import PolicyLibrary, build_input
+    from modelops.policy import PolicyLibrary, build_input, create_engine
     from modelops.repository import Repository
 
     repository = Repository(repo)
-    engine = PolicyLibrary.load(repo / "policies").engine(engine_name)
+    engine = create_engine(PolicyLibrary.load(repo / "policies"), engine_name)
     documents = [build_input(list(read_rendered(repository, env).values())) for env in envs]
     started = time.perf_counter()
     for document in documents:

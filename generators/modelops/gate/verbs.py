@@ -10,6 +10,7 @@ from typing import Any
 
 from modelops.cli import CRD_DIR_VARIABLE, crd_directory
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from modelops.policy.engine import ENGINES
 from modelops.repository import Repository
 
 POLICY_DIR = "policies"
@@ -25,6 +26,9 @@ def register(verbs: Any) -> None:
                         help="environment (repeatable; default: all)")
     policy.add_argument("--test", action="store_true",
                         help="run the policies' own unit tests (policy_test.rego) instead")
+    policy.add_argument("--coverage", action="store_true",
+                        help="with --test: report which lines the tests cover, as "
+                             "`opa test --coverage` does")
     policy.add_argument("--format", choices=("text", "json"), default="text")
     _engine_arguments(policy)
     policy.set_defaults(handler=_policy)
@@ -50,35 +54,29 @@ def register(verbs: Any) -> None:
 
 
 def _engine_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--engine", choices=("regorus", "regopy"), default="regorus",
-                        help="in-process Rego engine (default: regorus)")
+    parser.add_argument("--engine", choices=ENGINES, default="regorus",
+                        help="in-process Rego engine (default: regorus; opa is OPA's own)")
     parser.add_argument("--opa-url", metavar="URL",
                         help="evaluate on an OPA server instead (e.g. http://127.0.0.1:8181)")
 
 
 def _engine(args: argparse.Namespace, repo: Repository) -> Any:
-    from modelops.policy import PolicyLibrary
+    from modelops.policy import PolicyLibrary, create_engine
 
-    return PolicyLibrary.load(repo.root / POLICY_DIR).engine(args.engine, args.opa_url)
+    return create_engine(PolicyLibrary.load(repo.root / POLICY_DIR), args.engine, args.opa_url)
 
 
 def _policy(args: argparse.Namespace, repo: Repository) -> int:
     from modelops.gate.manifests import read_files, read_rendered
     from modelops.policy import Finding, PolicyLibrary, build_input
-    from modelops.policy.engine import RegorusEngine
 
     if args.test:
         if args.files or args.env:
             raise UsageError("--test runs the policies' unit tests; it takes no FILE or --env")
-        results = RegorusEngine(PolicyLibrary.load(repo.root / POLICY_DIR),
-                                with_tests=True).run_tests()
-        for result in results:
-            status = "PASS" if result.passed else "FAIL"
-            detail = f": {result.detail}" if result.detail else ""
-            print(f"{status} {result.file} {result.name}{detail}")
-        failed = sum(not r.passed for r in results)
-        print(f"{len(results) - failed} passed, {failed} failed")
-        return EXIT_CHECK_FAILED if failed or not results else EXIT_OK
+        return _policy_tests(PolicyLibrary.load(repo.root / POLICY_DIR), args.coverage,
+                             args.format)
+    if args.coverage:
+        raise UsageError("--coverage goes with --test")
     engine = _engine(args, repo)
     findings: list[Finding] = []
     judged = 0
@@ -106,6 +104,43 @@ def _policy(args: argparse.Namespace, repo: Repository) -> int:
         print(f"{judged} object(s), {denies} deny, {len(findings) - denies} warn "
               f"({engine.name})")
     return EXIT_CHECK_FAILED if denies else EXIT_OK
+
+
+def _policy_tests(library: Any, coverage: bool, output: str) -> int:
+    """Every test_* rule on OPA (the reference) and on regorus: a test passes when both say
+    true, and a test the two judge differently is reported with both answers."""
+    from modelops.policy.engine import OpaEngine, RegorusEngine
+
+    reference, report = OpaEngine(library, with_tests=True).run_tests_with_coverage()
+    other = {(r.file, r.name): r for r in RegorusEngine(library, with_tests=True).run_tests()}
+    failed = 0
+    lines = []
+    for result in reference:
+        second = other[(result.file, result.name)]
+        if result.passed and second.passed:
+            lines.append(f"PASS {result.file} {result.name}")
+            continue
+        failed += 1
+        if result.passed != second.passed:
+            lines.append(f"DISAGREE {result.file} {result.name}: opa "
+                         f"{_test_answer(result)}, regorus {_test_answer(second)}")
+        else:
+            lines.append(f"FAIL {result.file} {result.name}: {result.detail}")
+    if output == "json" and coverage:
+        print(json.dumps(report, indent=2))
+    else:
+        print("\n".join(lines))
+        if coverage:
+            for path, entry in report["files"].items():
+                print(f"coverage {entry.get('coverage', 0):6.2f}% {path}")
+            lines_in_all = report["covered_lines"] + report["not_covered_lines"]
+            print(f"coverage {report['coverage']:6.2f}% of {lines_in_all} line(s) in all")
+        print(f"{len(reference) - failed} passed, {failed} failed (opa and regorus)")
+    return EXIT_CHECK_FAILED if failed or not reference else EXIT_OK
+
+
+def _test_answer(result: Any) -> str:
+    return "passes" if result.passed else f"fails ({result.detail})"
 
 
 def _plan(args: argparse.Namespace, repo: Repository) -> int:

@@ -5,11 +5,11 @@ so the cluster and CI can never disagree: same `.rego` files, same input documen
 Nothing here knows about argparse or HTTP.
 
     library = PolicyLibrary.load(repo_root / "policies")
-    engine = library.engine("regorus")             # compiled once; evaluate many times
+    engine = create_engine(library, "regorus")      # compiled once; evaluate many times
     findings = engine.evaluate(build_input(objects, cluster=others))
 """
 
-from modelops.policy.engine import ENGINES, PolicyEngine, PolicyEngineError
+from modelops.policy.engine import ENGINES, PolicyEngine, PolicyEngineError, create_engine
 from modelops.policy.findings import Finding, Severity
 from modelops.policy.inputs import PolicyInput, build_input, environment_document
 from modelops.policy.library import Policy, PolicyLibrary
@@ -24,5 +24,6 @@ __all__ = [
     "PolicyLibrary",
     "Severity",
     "build_input",
+    "create_engine",
     "environment_document",
 ]

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from modelops.errors import UsageError
 from modelops.policy.findings import Finding, findings_from_results
 from modelops.policy.inputs import Manifest, PolicyInput
-from modelops.policy.library import VERDICT_RULE, PolicyLibrary, package_of
+from modelops.policy.library import TEST_RUN_RULE, VERDICT_RULE, PolicyLibrary, PolicyTest
 
 # regorus builds an `anyhow` error for many a failed lookup inside an evaluation, and with
 # RUST_BACKTRACE=1 in the environment each one captures a native stack: measured, a quarter of
@@ -35,7 +35,8 @@ os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 # What the library computes about each context object on its own (policies/lib/kubernetes.rego).
 FACTS_QUERY = "data.modelops_lib.computed_cluster_facts"
-ENGINES = ("regorus", "regopy", "opa")
+# In-process engines. "opa" is OPA's own Go engine, the reference: the others must agree with it.
+ENGINES = ("regorus", "opa", "regopy")
 # How much a regorus engine holds before it drops every context it holds (Context): this many
 # namespaces' contexts, or this much of their JSON text. Parsed, a context takes about three
 # times its text (measured: +21 MiB for eight 0.85 MiB contexts of 1,018 objects each), and an
@@ -43,8 +44,8 @@ ENGINES = ("regorus", "regopy", "opa")
 # namespaces from growing the plugin past its memory limit (platform/admission/deployment.yaml).
 HELD_CONTEXTS = 64
 HELD_CONTEXT_BYTES = 8 * 1024 * 1024
+_NO_INPUT: PolicyInput = {"environment": {}, "objects": [], "cluster": []}
 _UNDEFINED = "<undefined>"   # what regorus's eval_rule gives for an undefined rule
-_TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s+if\b", re.MULTILINE)
 
 
 class Context(NamedTuple):
@@ -131,6 +132,34 @@ class PolicyEngine(ABC):
     def value_of(self, document: PolicyInput, ref: str) -> Any:
         """The value of rule `ref` (`data.<package>.<rule>`) for this input; None if undefined."""
 
+    def run_tests(self) -> list[TestResult]:
+        """Every `test_*` rule of every *_test.rego, like `opa test`: pass iff it is true.
+
+        All tests are judged by one rule of a generated module (`PolicyLibrary.test_module`), as
+        compiling a query per test would cost more than running the tests; only when that rule
+        fails with an error is each test evaluated alone, to say which one raised it. The
+        engine must have been built with the tests (`with_tests=True`).
+        """
+        tests = self.library.tests()
+        try:
+            passed = self.value_of(_NO_INPUT, TEST_RUN_RULE)
+        except PolicyEngineError:
+            return [self._run_alone(test) for test in tests]
+        if not isinstance(passed, list):
+            raise PolicyEngineError(f"{TEST_RUN_RULE} is {passed!r}, not a set of test names")
+        return [TestResult(t.file, t.rule, t.ref in passed,
+                           "" if t.ref in passed else "evaluated to undefined or false")
+                for t in tests]
+
+    def _run_alone(self, test: PolicyTest) -> TestResult:
+        try:
+            value = self.value_of(_NO_INPUT, f"data.{test.ref}")
+        except PolicyEngineError as exc:
+            return TestResult(test.file, test.rule, False, str(exc))
+        passed = value is not None and value is not False
+        return TestResult(test.file, test.rule, passed,
+                          "" if passed else "evaluated to undefined or false")
+
     def cluster_facts(self, cluster: list[Manifest]) -> list[Any]:
         """Each object's facts, one per object in order, as `input.cluster_facts` carries them.
 
@@ -174,7 +203,8 @@ class RegorusEngine(PolicyEngine):
         self.held: set[str] = set()   # ids of the contexts in data.contexts
         self.held_bytes = 0            # ... and the length of their text
         self.modules = library.modules(with_tests)
-        for path, source in [*self.modules, library.verdict_module()]:
+        generated = [library.verdict_module(), *([library.test_module()] if with_tests else [])]
+        for path, source in [*self.modules, *generated]:
             try:
                 self._engine.add_policy(path, source)
             except RuntimeError as exc:
@@ -239,22 +269,6 @@ class RegorusEngine(PolicyEngine):
             raise PolicyEngineError(_without_backtrace(str(exc))) from exc
         return None if value == _UNDEFINED else value
 
-    def run_tests(self) -> list[TestResult]:
-        """Every `test_*` rule of every *_test.rego, like `opa test`: pass iff it is true."""
-        results = []
-        for path, source in self.modules:
-            if not path.endswith("_test.rego"):
-                continue
-            package = package_of(source)
-            for rule in _TEST_RULE.findall(source):
-                try:
-                    value = self.rule(f"data.{package}.{rule}")
-                    detail = "" if value is True else "evaluated to undefined"
-                except PolicyEngineError as exc:
-                    value, detail = None, str(exc)
-                results.append(TestResult(path, rule, value is True, detail))
-        return results
-
 
 class RegopyEngine(PolicyEngine):
     name = "regopy"
@@ -300,10 +314,73 @@ class RegopyEngine(PolicyEngine):
         return values[0]
 
 
+class OpaEngine(PolicyEngine):
+    """OPA's own engine (its Go library, in process through `opa-golib-python-bindings`): the
+    reference every other engine is compared with. `coverage()` reports what the last
+    `run_tests` covered, in the shape of `opa test --coverage --format json`.
+    """
+
+    name = "opa"
+
+    def __init__(self, library: PolicyLibrary, with_tests: bool = False) -> None:
+        from opa_bindings import OpaEngine as GoEngine
+
+        super().__init__(library)
+        self._engine = GoEngine()
+        self._engine.print_handler = lambda message, location: None
+        self._coverage: dict[str, Any] | None = None
+        self._collect_coverage = False
+        generated = [library.verdict_module(), *([library.test_module()] if with_tests else [])]
+        try:
+            for path, source in [*library.modules(with_tests), *generated]:
+                self._engine.add_policy(path, source)
+            self._engine.eval_query("true")   # compile now: a broken module fails here
+        except Exception as exc:   # opa_bindings raises OpaError with the compiler's message
+            raise PolicyEngineError(f"opa: {exc}") from exc
+
+    def evaluate_raw(self, document: PolicyInput) -> Mapping[str, Any]:
+        value = self.value_of(document, VERDICT_RULE)
+        if not isinstance(value, dict):
+            raise PolicyEngineError(f"{VERDICT_RULE} is {value!r}, not an object")
+        return value
+
+    def value_of(self, document: PolicyInput, ref: str) -> Any:
+        from opa_bindings import OpaUndefinedError
+
+        try:
+            return self._engine.eval_document(ref.removeprefix("data."),
+                                              dict(document),
+                                              coverage=self._collect_coverage)
+        except OpaUndefinedError:
+            return None
+        except Exception as exc:
+            raise PolicyEngineError(f"opa: {exc}") from exc
+        finally:
+            if self._collect_coverage:
+                self._coverage = self._engine.last_coverage
+
+    def run_tests_with_coverage(self) -> tuple[list[TestResult], dict[str, Any]]:
+        """`run_tests`, and the coverage report of the library's modules (generated ones left
+        out) as `opa test --coverage` prints it."""
+        self._collect_coverage = True
+        try:
+            results = self.run_tests()
+        finally:
+            self._collect_coverage = False
+        report = self._coverage or {"files": {}}
+        files = {path: entry for path, entry in sorted(report.get("files", {}).items())
+                 if not path.startswith("<generated>")}
+        covered = sum(int(f.get("covered_lines", 0)) for f in files.values())
+        missed = sum(int(f.get("not_covered_lines", 0)) for f in files.values())
+        total = covered + missed
+        return results, {"files": files, "covered_lines": covered, "not_covered_lines": missed,
+                         "coverage": round(100 * covered / total, 2) if total else 0.0}
+
+
 class OpaServerEngine(PolicyEngine):
     """An OPA server reached through `opa-python-client`; the library is uploaded on start."""
 
-    name = "opa"
+    name = "opa-server"
 
     def __init__(self, library: PolicyLibrary, url: str) -> None:
         from opa_client import OpaClient
@@ -347,11 +424,15 @@ def _policy_id(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", path)
 
 
-def create_engine(library: PolicyLibrary, kind: str, opa_url: str | None) -> PolicyEngine:
+def create_engine(library: PolicyLibrary, kind: str = "regorus",
+                  opa_url: str | None = None) -> PolicyEngine:
+    """An engine of `kind` (one of ENGINES) for this library, or the OPA server at `opa_url`."""
     if opa_url:
         return OpaServerEngine(library, opa_url)
     if kind == "regorus":
         return RegorusEngine(library)
+    if kind == "opa":
+        return OpaEngine(library)
     if kind == "regopy":
         return RegopyEngine(library)
     raise UsageError(f"unknown policy engine {kind!r}; choose one of {', '.join(ENGINES)}")

@@ -13,12 +13,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from modelops.errors import UsageError
-
-if TYPE_CHECKING:
-    from modelops.policy.engine import PolicyEngine
 
 # Packages are one segment deep (`modelops_policy_overcommit`, `modelops_lib`), not nested
 # (`modelops.policies.overcommit`): regorus pays about 7 K instructions per package segment
@@ -31,6 +28,10 @@ TEST_SUFFIX = "_test.rego"
 # Where an engine that evaluates rules faster than queries keeps verdict_query (verdict_module).
 VERDICT_PACKAGE = "modelops_verdict"
 VERDICT_RULE = f"data.{VERDICT_PACKAGE}.verdict"
+# The generated module that runs every test_* rule in one evaluation (`test_module`).
+TEST_RUN_PACKAGE = "modelops_test_run"
+TEST_RUN_RULE = f"data.{TEST_RUN_PACKAGE}.passed"
+_TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s+if\b", re.MULTILINE)
 _PACKAGE = re.compile(r"^package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
 # `judges := {"Model", "Server"}`: the kinds of object a policy reports on, as a literal set that
 # is read here (like a Gatekeeper constraint's match.kinds), so that the verdict for a review of
@@ -62,6 +63,19 @@ def judges_of(source: str, path: Path) -> frozenset[str]:
                              f'not {item or "nothing"}')
         kinds.add(kind.group(1))
     return frozenset(kinds)
+
+
+class PolicyTest(NamedTuple):
+    """One `test_*` rule of a *_test.rego file."""
+
+    file: str      # display path, as `modules` names it
+    package: str
+    rule: str
+
+    @property
+    def ref(self) -> str:
+        """`<package>.<rule>`: its path under `data`, and its name in the test run."""
+        return f"{self.package}.{self.rule}"
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,16 @@ class PolicyLibrary:
         raise UsageError(f"no policy {name!r}; policies: "
                          f"{', '.join(p.name for p in self.policies)}")
 
-    def engine(self, kind: str = "regorus", opa_url: str | None = None) -> PolicyEngine:
-        from modelops.policy.engine import create_engine
+    def tests(self) -> list[PolicyTest]:
+        """Every `test_*` rule of the *_test.rego modules, in module order."""
+        return [PolicyTest(path, package_of(source), rule)
+                for path, source in self.modules(with_tests=True)
+                if path.endswith(TEST_SUFFIX)
+                for rule in _TEST_RULE.findall(source)]
 
-        return create_engine(self, kind, opa_url)
+    def test_module(self) -> tuple[str, str]:
+        """A generated module whose rule TEST_RUN_RULE is the set of the tests that pass
+        (`<package>.<rule>` of each true `test_*` rule): one evaluation runs them all."""
+        lines = [f'passed contains "{t.ref}" if data.{t.ref}\n' for t in self.tests()]
+        return (f"<generated>/{TEST_RUN_PACKAGE}.rego",
+                f"package {TEST_RUN_PACKAGE}\n\nimport rego.v1\n\n" + "".join(lines))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from modelops.errors import UsageError
-from modelops.policy import Finding, PolicyEngine, PolicyLibrary
+from modelops.policy import Finding, PolicyEngine, PolicyLibrary, create_engine
 from modelops.policy.inputs import Manifest
 
 from modelops_plugins.admission.documents import InputDocuments
@@ -100,7 +100,7 @@ class Judge:
     def engine(self) -> PolicyEngine:
         engine: PolicyEngine | None = getattr(self._local, "engine", None)
         if engine is None:
-            engine = self._local.engine = self.library.engine(self.engine_kind)
+            engine = self._local.engine = create_engine(self.library, self.engine_kind)
         return engine
 
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from modelops.errors import UsageError
-from modelops.policy import Finding, PolicyEngineError, PolicyLibrary
+from modelops.policy import Finding, PolicyEngineError, PolicyLibrary, create_engine
 from modelops.policy.engine import Context
 from modelops.policy.findings import ordered
 
@@ -270,9 +270,9 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
     _run_as_batch()
     try:
         library = PolicyLibrary.load(policies)
-        whole = library.engine(engine_kind)
-        engines = {WHOLE: whole,
-                   SHARE: whole if share is None else library.only(share).engine(engine_kind)}
+        whole = create_engine(library, engine_kind)
+        engines = {WHOLE: whole, SHARE: whole if share is None
+                   else create_engine(library.only(share), engine_kind)}
     except Exception as exc:   # anything: the parent reports it and refuses to start
         connection.send_bytes(pickle.dumps(("failed", str(exc))))
         return
