@@ -47,9 +47,8 @@ is_seldon(obj, kind) if {
 	startswith(object.get(obj, "apiVersion", ""), seldon_api)
 }
 
-# Rules, not function calls, in hot paths: a rule is evaluated once per query, a function call
-# once per call site, and a call costs regorus about as much as five builtins (measured). So the
-# per-object filters below spell is_seldon out.
+# A rule is evaluated once per query and a function once per call site, so these per-object
+# filters spell is_seldon out.
 reviewed_models := [m | some m in input.objects; m.kind == "Model"; startswith(object.get(m, "apiVersion", ""), seldon_api)]
 
 reviewed_servers := [s | some s in input.objects; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
@@ -71,9 +70,7 @@ _named_earlier(i, n) if {
 reviewed_server_names := {name(s) | some s in reviewed_servers}
 
 # The Environment document's spec and name: the held context's (`_context`; the admission
-# plugin holds it with its namespace's objects), else the input's (CI). Each picks the source
-# itself: a shared `_environment` rule would cost one more rule evaluation per review, ~40 K
-# instructions (callgrind).
+# plugin holds it with its namespace's objects), else the input's (CI).
 environment_spec := object.get(_context, ["environment", "spec"], {}) if {
 	input.context
 } else := object.get(input, ["environment", "spec"], {}) if not input.context
@@ -86,8 +83,7 @@ environment_name := object.get(_context, ["environment", "metadata", "name"], ""
 bytes(q) := q if is_number(q)
 
 # The guard makes a malformed quantity undefined: regorus aborts the whole evaluation when
-# units.parse_bytes meets a string it cannot parse. (This regorus, gordon-to-regorus 0.13, caches
-# compiled regexes: a match costs a tenth of the string-builtin checks this replaced.)
+# units.parse_bytes meets a string it cannot parse.
 bytes(q) := units.parse_bytes(q) if {
 	is_string(q)
 	regex.match(`^[0-9]+(\.[0-9]+)?([eE][0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`, q)
@@ -192,7 +188,7 @@ artifact_size_annotation := "modelops.dev/artifact-size"
 # are computed here; both ways give the same findings (tested).
 
 # A held context's facts are aligned by construction (the plugin builds both lists together), so
-# only the input's are checked: counting both lists cost every review ~0.2 M instructions.
+# only the input's are checked.
 has_cluster_facts if is_array(_context.cluster_facts)
 
 has_cluster_facts if {

@@ -31,7 +31,6 @@ seldon_owned(obj) if {
 # Every container and init container under review, with what the rules read, computed once:
 # {"obj", "label", "container", "sc" (its securityContext), "non_root", "user" (effective
 # runAsNonRoot / runAsUser, "unset" when neither the container nor the pod sets them)}.
-# The filters are inline: in regorus a function call per object costs more than the lookups.
 containers := [entry |
 	some obj in input.objects
 	w := workloads[obj.kind]

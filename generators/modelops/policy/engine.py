@@ -4,11 +4,12 @@ One evaluation = one input document and one rule, the library's generated verdic
 (`library.VERDICT_RULE`), which computes every policy's `deny` and `warn` sets in a single pass.
 Modules are compiled once per engine.
 
-Why regorus is the default (measured here, see the policy issue's note): regopy 1.5.2 evaluates
-the same library about 60x slower and crashes the interpreter (SIGSEGV) on `sprintf` inside a
-`with input as` test, which every policy_test.rego uses; regorus (Microsoft's Rust engine,
-PyPI `gordon-to-regorus`) runs both. regopy stays selectable and the tests prove the two engines
-return identical findings on every sample environment.
+OPA's own engine ("opa", its Go library in process) is the reference: the tests judge every
+policy test, sample and rendered environment on it and on regorus, and any difference fails.
+regorus (Microsoft's Rust engine, PyPI `gordon-to-regorus`) is the default for CI and the
+admission plugin: it holds namespace contexts across reviews (`Context`). regopy stays
+selectable; it is much slower and crashes the interpreter on `sprintf` inside a `with input as`
+test, which every policy_test.rego uses.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from modelops.policy.inputs import Manifest, PolicyInput
 from modelops.policy.library import TEST_RUN_RULE, VERDICT_RULE, PolicyLibrary, PolicyTest
 
 # regorus builds an `anyhow` error for many a failed lookup inside an evaluation, and with
-# RUST_BACKTRACE=1 in the environment each one captures a native stack: measured, a quarter of
-# an admission review's instructions. RUST_LIB_BACKTRACE governs library errors only (panics
-# keep their backtraces); set it to 1 to see where an engine error came from.
+# RUST_BACKTRACE=1 in the environment each one would capture a native stack. RUST_LIB_BACKTRACE
+# governs library errors only (panics keep their backtraces); set it to 1 to see where an engine
+# error came from.
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 # What the library computes about each context object on its own (policies/lib/kubernetes.rego).
@@ -38,10 +39,10 @@ FACTS_QUERY = "data.modelops_lib.computed_cluster_facts"
 # In-process engines. "opa" is OPA's own Go engine, the reference: the others must agree with it.
 ENGINES = ("regorus", "opa", "regopy")
 # How much a regorus engine holds before it drops every context it holds (Context): this many
-# namespaces' contexts, or this much of their JSON text. Parsed, a context takes about three
-# times its text (measured: +21 MiB for eight 0.85 MiB contexts of 1,018 objects each), and an
-# admission worker process has two engines, so the byte budget is what keeps a cluster of large
-# namespaces from growing the plugin past its memory limit (platform/admission/deployment.yaml).
+# namespaces' contexts, or this much of their JSON text. A parsed context takes a few times its
+# text and an admission worker process has two engines, so the byte budget is what keeps a
+# cluster of large namespaces from growing the plugin past its memory limit
+# (platform/admission/deployment.yaml).
 HELD_CONTEXTS = 64
 HELD_CONTEXT_BYTES = 8 * 1024 * 1024
 _NO_INPUT: PolicyInput = {"environment": {}, "objects": [], "cluster": []}
@@ -56,8 +57,8 @@ class Context(NamedTuple):
     that text and nothing else (a digest of it). The input document that goes with it carries
     only `objects` and `"context": {"id": <id>, "skip": <index of the reviewed object's copy in
     the context, or -1>}`; the library reads the held context for the rest (policies/lib,
-    `cluster`, `environment_spec`). Why: parsing the context was a fifth of a review's
-    evaluation, and a namespace's context changes far less often than reviews arrive.
+    `cluster`, `environment_spec`). Why: a namespace's context changes far less often than
+    reviews arrive, so the engine parses it once per change instead of once per review.
     """
 
     id: str
@@ -135,9 +136,9 @@ class PolicyEngine(ABC):
     def run_tests(self) -> list[TestResult]:
         """Every `test_*` rule of every *_test.rego, like `opa test`: pass iff it is true.
 
-        All tests are judged by one rule of a generated module (`PolicyLibrary.test_module`), as
-        compiling a query per test would cost more than running the tests; only when that rule
-        fails with an error is each test evaluated alone, to say which one raised it. The
+        All tests are judged by one rule of a generated module (`PolicyLibrary.test_module`),
+        so the engine prepares one query, not one per test; only when that rule fails with an
+        error is each test evaluated alone, to say which one raised it. The
         engine must have been built with the tests (`with_tests=True`).
         """
         tests = self.library.tests()
@@ -184,13 +185,11 @@ class RegorusEngine(PolicyEngine):
     its context again. Told the kind under review, it evaluates only the policies that judge
     it (`PolicyLibrary.verdict_rule`).
 
-    Why the interpreter and not regorus's compiled VM (`regorus.Program`, `regorus.Rvm`),
-    which judges a prod-shaped review 2.5-4x faster: in 0.13.0 the VM takes an undefined
-    function result in an assignment for a value (`y := f(x)` with `f(x)` undefined keeps
-    `"<undefined>"` in a comprehension or a `contains` rule instead of failing the body), so
-    38 of 144 policy sample inputs judge differently, one of them missing an overcommit deny;
-    and it stops after 25,000 VM instructions (a namespace of ~1,000 Models), a limit its
-    Python binding cannot raise.
+    Why the interpreter and not regorus's compiled VM (`regorus.Program`, `regorus.Rvm`): in
+    gordon-to-regorus 0.13.0 the VM takes an undefined function result in an assignment for a
+    value (`y := f(x)` with `f(x)` undefined keeps `"<undefined>"` in a comprehension or a
+    `contains` rule instead of failing the body), so it judges some policy samples differently,
+    and it has an instruction limit its Python binding cannot raise.
     """
 
     name = "regorus"

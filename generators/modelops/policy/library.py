@@ -17,10 +17,8 @@ from typing import NamedTuple
 
 from modelops.errors import UsageError
 
-# Packages are one segment deep (`modelops_policy_overcommit`, `modelops_lib`), not nested
-# (`modelops.policies.overcommit`): regorus pays about 7 K instructions per package segment
-# each time it evaluates a rule, and flat packages cut an admission review's instructions by
-# 17-19 % (callgrind, policies/README.md). The prefix keeps them apart from other packages.
+# Packages are one segment deep (`modelops_policy_overcommit`, `modelops_lib`); the prefix keeps
+# them apart from other packages.
 PACKAGE_PREFIX = "modelops_policy_"
 LIB_DIR = "lib"
 POLICY_FILE = "policy.rego"
@@ -165,8 +163,7 @@ class PolicyLibrary:
         """`verdict_query` as the rule VERDICT_RULE of a generated module (path, source), and
         the verdict for each judged kind as `verdict_rule(kind)`.
 
-        For regorus: it parses and compiles a query on every evaluation, and evaluating a rule
-        instead saves an eighth of a review's instructions (measured).
+        For regorus: it parses and compiles a query on every evaluation, a rule only once.
         """
         rules = [f"verdict := {self.verdict_query()}\n"]
         rules += [f"verdict_{kind} := {self.verdict_query(kind)}\n" for kind in self.kinds]

@@ -11,18 +11,14 @@ that would judge against a partial view of the cluster.
 
 In the plugin's own process (`freeze_heap`, set by `modelops admission run|serve`), the heap is
 frozen at that moment (`gc.freeze`): what the start built (kopf, the library, the indexes as
-first listed) leaves the garbage collector's view. Without it, with 1,000 Models indexed, every
-full collection walks all of that: 100-350 ms with the event loop stopped, several times a
-minute under load (measured in the benchmark), and every review in flight waits.
+first listed) leaves the garbage collector's view. Without it every full collection walks all
+of that with the event loop stopped, and every review in flight waits.
 
 A burst of watch events (a mass sync, a re-list; kmock's emulator replays every object right
 after the listing) replaces indexed manifests with new, unfrozen ones, and each event leaves
-some of kopf's cyclic garbage. In the benchmark's replay of 1,500 objects the next full
-collection took 30-65 ms (35,000 garbage objects, while the index handlers were plain
-functions kopf ran in its thread pool), and every later one walked the new manifests again
-(10-25 ms). So once at least `HeapFreeze.burst` index events have been quiet for
-`HeapFreeze.quiet` seconds, the heap is collected and frozen again: one pause per burst
-(17 ms after that replay, now that the handlers are `async`).
+some of kopf's cyclic garbage, so the next full collection is long and every later one walks
+the new manifests again. So once at least `HeapFreeze.burst` index events have been quiet for
+`HeapFreeze.quiet` seconds, the heap is collected and frozen again: one pause per burst.
 
 Frozen objects are still freed by reference counting when an index drops them; only cyclic
 garbage among them is never collected. What that can keep is bounded by what was alive at

@@ -1,9 +1,9 @@
 """Policy worker processes: each compiles the library once and evaluates the reviews it is sent.
 
-Why processes: the engine holds the GIL while it evaluates (about 2 ms for a prod-shaped
-namespace), so evaluating on the event loop makes every review wait for the one being judged
-and caps the webhook at one core. Why not ProcessPoolExecutor: its feeder and result threads
-cost about 0.5 ms per call and several ms at p99 (measured here). Instead each worker has its
+Why processes: the engine holds the GIL while it evaluates, so evaluating on the event loop
+makes every review wait for the one being judged and caps the webhook at one core. Why not
+ProcessPoolExecutor: its feeder and result threads add their own hand-offs to every call and
+to its tail latency (`make bench SUITE=admission`). Instead each worker has its
 own pipe, written with `send_bytes` and read by the event loop itself (`add_reader`): no
 threads; the review goes as JSON text (documents.py: the document and its namespace's
 context, which each worker parses once and holds), the findings come back pickled.
@@ -16,15 +16,12 @@ right while reviews come one at a time and wrong once they queue: then the worke
 bottleneck and the extra CPU only lengthens the queue. So reviews that find a worker of every
 share idle are shared out, and once two or more reviews wait, each worker that comes free takes
 the oldest waiting review whole (every worker has compiled the whole library as well as its
-share): under a burst the queue drains at the speed of whole reviews, 25-40 % faster
-(plugins/README.md).
+share): under a burst the queue drains at the speed of whole reviews (plugins/README.md).
 
 Workers run as SCHED_BATCH (Linux; any process may choose it): woken by the job the event loop
 writes, a normal task preempts the loop on the loop's own CPU, before the loop has written the
-review's other share. Traced at 200 reviews/s: the second share started more than 1 ms after the
-first in 15-25 % of reviews (the loop's write of the job took that long); as batch tasks, in
-4-5 %. A batch task never preempts another on waking; otherwise it gets the same share of the
-CPU.
+review's other share, which then starts late. A batch task never preempts another on waking;
+otherwise it gets the same share of the CPU.
 
 A worker is lent to one review at a time and taken back only when its answer arrives, so a
 review abandoned half-way (the apiserver gave up) can never hand its answer to the next one.
@@ -277,7 +274,7 @@ def _serve(connection: Connection, policies: Path, engine_kind: str,
         connection.send_bytes(pickle.dumps(("failed", str(exc))))
         return
     # What the start built (imports, the library, the engines) leaves the collector's view:
-    # otherwise each full collection walks it, ~10 ms, and every worker reaches its threshold
+    # otherwise each full collection walks it, and every worker reaches its threshold
     # after about as many reviews as the others, so they stall together (handlers.py: the
     # plugin's own heap).
     gc.collect()
