@@ -1,29 +1,32 @@
-"""Precomputed cluster facts (`input.cluster_facts`) change nothing but the cost of a review.
+"""A held context and its precomputed facts change nothing but the cost of a review.
 
-The library computes what its capacity rules need from each context object on its own
-(`data.modelops_lib.computed_cluster_facts`); the admission plugin computes that once per
-indexed object and sends it along, and the same Rego computes it when it is absent (CI). Here:
+The library computes what its capacity rules need from each cluster object on its own (its
+`cluster_*_facts` rules). The admission plugin holds each namespace in the engine with those
+facts computed once per indexed object (`modelops.policy.held`), and the review names it.
+Here, with regorus (the engine that holds contexts):
 
 - every policy sample, reviewed whole or one object at a time with the rest and the prod
-  namespace as context, gives the same findings with the facts as without; so does each prod
-  Model reviewed in its namespace, as it is and grown past its pool (regorus; regopy, about
-  a hundred times slower here, on the whole samples and a few Models);
-- facts that disagree with their objects are used (a Model's memory, a Server's capacity, an
-  alert's threshold), so this comparison can fail;
-- the plugin's documents carry one fact per context object, aligned after the reviewed object's
-  indexed copy is dropped, and compute facts only for objects they have not seen.
+  namespace as context, gives the same findings held as spelled out; so does each prod Model
+  reviewed in its namespace, as it is, grown past its pool, and as an UPDATE of its own
+  indexed copy;
+- held facts that disagree with their objects are used (a Model's memory, a Server's capacity,
+  an alert's threshold), so this comparison can fail;
+- the plugin's documents carry one fact per context object and compute facts only for objects
+  they have not seen.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
 from admission_support import REPO_ROOT, indexed_context
-from modelops.policy import PolicyEngine, PolicyLibrary, build_input, create_engine
+from modelops.policy import Finding, PolicyEngine, PolicyLibrary, build_input, create_engine
+from modelops.policy.engine import Context
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
 
@@ -31,13 +34,21 @@ LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
 SELDON, ENVIRONMENT = indexed_context("prod")
 
 
-@pytest.fixture(scope="module", params=["regorus", "regopy"])
-def engine(request: pytest.FixtureRequest) -> PolicyEngine:
-    return create_engine(LIBRARY, request.param)
+@pytest.fixture(scope="module")
+def engine() -> PolicyEngine:
+    return create_engine(LIBRARY, "regorus")
 
 
-def _with_facts(engine: PolicyEngine, document: PolicyInput) -> dict[str, Any]:
-    return {**document, "cluster_facts": engine.cluster_facts(document["cluster"])}
+def held(engine: PolicyEngine, document: PolicyInput,
+         facts: list[Any] | None = None) -> list[Finding]:
+    """The findings for `document` judged as the plugin judges: its environment and cluster
+    held as a Context with each object's facts (`facts`, else computed), the input naming it."""
+    context = Context.of(json.dumps({
+        "environment": document["environment"], "cluster": document["cluster"],
+        "cluster_facts": engine.cluster_facts(document["cluster"]) if facts is None else facts}))
+    named = json.dumps({"objects": document["objects"], "context": {"id": context.id,
+                                                                     "skip": -1}})
+    return engine.evaluate_in_context(context, named)
 
 
 def _sample_inputs() -> Iterator[tuple[str, PolicyInput]]:
@@ -56,29 +67,28 @@ def _sample_inputs() -> Iterator[tuple[str, PolicyInput]]:
 SAMPLE_INPUTS = list(_sample_inputs())
 
 
-def test_samples_find_the_same_with_facts(engine: PolicyEngine) -> None:
-    inputs = [(name, document) for name, document in SAMPLE_INPUTS
-              if engine.name == "regorus" or not name.endswith("]")]
-    differ = [name for name, document in inputs
-              if engine.evaluate(_with_facts(engine, document)) != engine.evaluate(document)]
+def test_samples_find_the_same_held(engine: PolicyEngine) -> None:
+    differ = [name for name, document in SAMPLE_INPUTS
+              if held(engine, document) != engine.evaluate(document)]
     assert differ == []
-    found = {f.policy for _, d in inputs for f in engine.evaluate(d)}
-    assert {"overcommit", "probe-windows"} <= found   # the rules that read the facts judged
+    found = {f.policy for _, d in SAMPLE_INPUTS for f in engine.evaluate(d)}
+    assert {"overcommit", "probe-windows", "alerts"} <= found   # the rules that read facts
 
 
-def test_each_prod_model_is_judged_the_same_with_facts(engine: PolicyEngine) -> None:
-    models = [o for o in SELDON if o["kind"] == "Model"]
-    for model in models if engine.name == "regorus" else models[:3]:
+def test_each_prod_model_is_judged_the_same_held(engine: PolicyEngine) -> None:
+    documents = InputDocuments(engine.cluster_facts)
+    for model in (o for o in SELDON if o["kind"] == "Model"):
         grown = copy.deepcopy(model)
         grown["spec"]["memory"] = "40Gi"   # over 2 GiB, and past its pool's ratio
         for reviewed in (model, grown):
-            document = build_input([reviewed], cluster=SELDON, environment=ENVIRONMENT)
-            assert engine.evaluate(_with_facts(engine, document)) == engine.evaluate(document)
+            # As the plugin builds it: the reviewed object replaces its indexed copy (skip).
+            review = documents.build(reviewed, SELDON, ENVIRONMENT)
+            expected = build_input([reviewed], cluster=SELDON, environment=ENVIRONMENT)
+            assert engine.evaluate_in_context(*review) == engine.evaluate(expected)
 
 
-def test_facts_are_what_the_rules_read() -> None:
-    """Facts that say otherwise change the verdict: the comparison above can fail."""
-    engine = create_engine(LIBRARY, "regorus")
+def test_facts_are_what_the_rules_read(engine: PolicyEngine) -> None:
+    """Held facts that say otherwise change the verdict: the comparison above can fail."""
     model = next(o for o in SELDON if o["kind"] == "Model" and o["spec"].get("server")
                  and o["metadata"]["labels"]["app.kubernetes.io/component"] == "model")
     document = build_input([model], cluster=SELDON, environment=ENVIRONMENT)
@@ -89,17 +99,16 @@ def test_facts_are_what_the_rules_read() -> None:
         for rules in entry.get("rule_file", {}).get("groups", {}).values():
             for rule in rules:
                 rule["threshold"] = 1000
-    lied = {f.policy for f in engine.evaluate({**document, "cluster_facts": facts})
-            if f.severity == "deny"}
+    lied = {f.policy for f in held(engine, document, facts) if f.severity == "deny"}
     assert lied == {"overcommit", "alerts"}
     assert not any(f.severity == "deny" for f in engine.evaluate(document))
+    assert not any(f.severity == "deny" for f in held(engine, document))
 
     facts = engine.cluster_facts(document["cluster"])
     for entry in facts:
         if entry.get("server", {}).get("name") == model["spec"]["server"]:
             entry["server"]["capacity"] = 1 << 20   # a 1 MiB pool: the Model cannot fit
-    shrunk = [f for f in engine.evaluate({**document, "cluster_facts": facts})
-              if f.severity == "deny"]
+    shrunk = [f for f in held(engine, document, facts) if f.severity == "deny"]
     assert {f.policy for f in shrunk} == {"overcommit"}
     assert any("more than one replica of server" in f.message for f in shrunk)
 
@@ -143,9 +152,8 @@ def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
     reviewed["spec"]["memory"] = "40Gi"
 
     review = documents.build(reviewed, cluster, ENVIRONMENT)
-    first = review.as_input()
-    assert len(first["cluster_facts"]) == len(first["cluster"]) == len(cluster) - 1
-    assert first["cluster_facts"] == engine.cluster_facts(first["cluster"])
+    assert json.loads(review.context.text)["cluster_facts"] == engine.cluster_facts(cluster)
+    assert len(review.as_input()["cluster"]) == len(cluster) - 1   # less the reviewed copy
     expected = build_input([reviewed], cluster=cluster, environment=ENVIRONMENT)
     assert engine.evaluate_in_context(*review) == engine.evaluate(expected)
     assert len(facts.asked) == 1 and len(facts.asked[0]) == len(cluster)
@@ -156,6 +164,6 @@ def test_documents_carry_aligned_facts_computed_once_per_object() -> None:
     changed = copy.deepcopy(cluster[index])
     changed["spec"]["memory"] = "7Gi"
     cluster[index] = changed   # kopf replaces an index value when its object changes
-    second = documents.build(reviewed, cluster, ENVIRONMENT).as_input()
+    second = documents.build(reviewed, cluster, ENVIRONMENT)
     assert facts.asked[1:] == [[changed["metadata"]["name"]]]
-    assert second["cluster_facts"] == engine.cluster_facts(second["cluster"])
+    assert json.loads(second.context.text)["cluster_facts"] == engine.cluster_facts(cluster)

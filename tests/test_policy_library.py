@@ -113,49 +113,27 @@ def test_policy_library_has_policies() -> None:
             "pod-security"} <= set(POLICY_NAMES)
 
 
-def _lib_rules() -> set[str]:
-    """Names `policies/lib` defines as rules (not functions): `name :=`, `name contains`, ..."""
-    source = "\n".join(text for _, text in library().helpers)
-    return set(re.findall(r"^([a-z_][a-z0-9_]*)\s*(?::=|=|contains\b|if\b)", source, re.M))
+def test_the_engines_read_lib_rules_by_their_full_path() -> None:
+    # A policy reads `lib.models`; the engines are given `data.modelops_lib.models` (the same
+    # rule), function calls and other names untouched (PolicyLibrary.modules).
+    source = dict(library().modules())["policies/drift/policy.rego"]
+    assert "data.modelops_lib.models" in source and "data.modelops_lib.reviewed_models" in source
+    assert "lib.violation(" in source and "data.modelops_lib.violation" not in source
+    assert "\tlib.models" not in source and " lib.reviewed_models" not in source
+    own = (POLICIES / "drift" / "policy.rego").read_text(encoding="utf-8")
+    assert "lib.reviewed_models" in own
+    assert own.count("data.modelops_lib") == 1   # the import
 
 
-def test_lib_rules_are_read_by_their_full_path() -> None:
-    # regorus evaluates all of `lib` for one rule read through the `lib.` import (see
-    # policies/README.md, "Keeping rules fast"): a single such read costs a review ~5 M
-    # instructions and makes every share of a split review compute every helper.
-    rules = _lib_rules()
-    assert {"reviewed_models", "model_facts", "servers"} <= rules
-    assert "violation" not in rules and "bytes" not in rules   # functions may use `lib.`
-    aliased = re.compile(r"(?<![\w.])lib\.(" + "|".join(sorted(rules)) + r")\b(?!\s*\()")
-    offenders = [f"{p.directory.name}/policy.rego:{n}: lib.{m.group(1)}"
+def test_policies_read_lib_through_its_import() -> None:
+    # One way to reach the helpers: `import data.modelops_lib as lib`, then `lib.<name>`.
+    offenders = [f"{p.directory.name}/{path.name}:{n}"
                  for p in library().policies
-                 for n, line in enumerate(p.source.splitlines(), 1)
-                 if not line.lstrip().startswith(("#", "import"))
-                 for m in aliased.finditer(line)]
-    assert offenders == [], "read lib rules as data.modelops_lib.<rule>: " + ", ".join(offenders)
-
-
-def test_the_cluster_is_read_through_lib_only() -> None:
-    # The admission plugin's engines hold a review's cluster and environment in data.contexts
-    # and send `input.context` instead (policies/README.md, "Input"): a policy that read
-    # input.cluster or input.environment would see an empty namespace there, and pass what CI
-    # denies.
-    direct = re.compile(r'\binput\.(cluster|cluster_facts|environment)\b'
-                        r'|object\.get\(input, \[?"environment"')
-    ci_branch = re.compile(r'(cluster|cluster_facts) := _context\.\1 if input\.context\.skip < 0 '
-                           r'else := _less_skipped\(_context\.\1\) if input\.context\.skip >= 0 '
-                           r'else := input\.\1 if not input\.context$')
-    sources = [(f"{p.directory.name}/policy.rego", p.source) for p in library().policies]
-    sources += [(path, text) for path, text in library().helpers]
-    offenders = [f"{path}:{n}" for path, text in sources
-                 for n, line in enumerate(text.splitlines(), 1)
-                 if not line.lstrip().startswith("#") and direct.search(line)
-                 and not ci_branch.match(line.strip())
-                 and not re.match(r'\} else := object\.get\(input, \["environment", ',
-                                  line.strip())]
-    assert offenders == [], ("read data.modelops_lib.cluster / cluster_facts / environment_spec, "
-                             "not the input: "
-                             + ", ".join(offenders))
+                 for path in (p.directory / "policy.rego", *p.tests)
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if "data.modelops_lib" in line and not line.startswith("import ")]
+    assert offenders == [], "write lib.<name>, not data.modelops_lib.<name>: " + ", ".join(
+        offenders)
 
 
 def test_every_policy_folder_is_complete() -> None:

@@ -17,7 +17,7 @@ default_p99_latency_ms := 500
 
 default_error_rate_percent := 0.5
 
-env_alerts := object.get(data.modelops_lib.environment_spec, "alerts", {})
+env_alerts := object.get(lib.environment_spec, "alerts", {})
 
 latency_ms := v if {
 	v := env_alerts.p99LatencyMs
@@ -43,7 +43,7 @@ signals := {
 
 primary(model) if lib.component(model) == "model"
 
-input_env := data.modelops_lib.environment_name
+input_env := lib.environment_name
 
 # The environment a model's groups are named after: the input's, else the model's own label.
 env_name(model) := input_env if {
@@ -62,7 +62,7 @@ groups_of(models) := [{"model": model, "own": own, "shared": shared} |
 
 is_rule_file(obj) if {
 	obj.kind == "PrometheusRule"
-	startswith(object.get(obj, "apiVersion", ""), data.modelops_lib.rule_file_api)
+	startswith(object.get(obj, "apiVersion", ""), lib.rule_file_api)
 }
 
 reviewed_rule_files := [pr | some pr in input.objects; is_rule_file(pr)]
@@ -77,7 +77,7 @@ reviewed_rule_keys := {f.key | some f in reviewed_rule_file_facts}
 # thresholds read (lib.rule_file_fact; the cluster's come precomputed in the admission plugin).
 rule_files := array.concat(
 	[{"reviewed": true, "groups": f.groups} | some f in reviewed_rule_file_facts],
-	[{"reviewed": f.key in reviewed_rule_keys, "groups": f.groups} | some f in data.modelops_lib.cluster_rule_file_facts],
+	[{"reviewed": f.key in reviewed_rule_keys, "groups": f.groups} | some f in lib.cluster_rule_file_facts],
 )
 
 # --- thresholds ------------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ coverage(groups) := [{"model": g.model, "alert": alert, "own": g.own, "shared": 
 	some alert in watched_alerts
 ]
 
-reviewed_primaries := [m | some m in data.modelops_lib.reviewed_models; primary(m)]
+reviewed_primaries := [m | some m in lib.reviewed_models; primary(m)]
 
 reviewed_groups := groups_of(reviewed_primaries)
 
@@ -200,7 +200,7 @@ deny contains lib.violation(pr, msg) if {
 	msg := sprintf("group %s appears %d times; Prometheus refuses to load a rule file that repeats a group name", [name, n])
 }
 
-cluster_primaries := [m | some m in data.modelops_lib.cluster; lib.is_seldon(m, "Model"); primary(m)]
+cluster_primaries := [m | some m in lib.cluster; lib.is_seldon(m, "Model"); primary(m)]
 
 # Models that stay in the cluster lose coverage when the PrometheusRule under review drops it.
 deny contains lib.violation(pr, msg) if {

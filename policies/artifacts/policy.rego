@@ -25,7 +25,7 @@ credential_params := {
 	"sig", "token", "access_token", "password", "secret",
 }
 
-env_prefixes := [prefix | some prefix in lib.array_at(data.modelops_lib.environment_spec, ["artifacts", "allowedPrefixes"]); is_string(prefix)]
+env_prefixes := [prefix | some prefix in lib.array_at(lib.environment_spec, ["artifacts", "allowedPrefixes"]); is_string(prefix)]
 
 # scheme://authority/path?query#fragment (RFC 3986 with a mandatory scheme and authority), split
 # with string builtins.
@@ -71,7 +71,7 @@ storage_uri(model) := object.get(model, ["spec", "storageUri"], "")
 
 # Every Model under review with its URI parsed once: {"model", "uri", "parts" (null: unparseable)}.
 reviewed := [{"model": model, "uri": uri, "parts": parsed(uri)} |
-	some model in data.modelops_lib.reviewed_models
+	some model in lib.reviewed_models
 	uri := storage_uri(model)
 ]
 

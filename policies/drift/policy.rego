@@ -24,12 +24,12 @@ batch_key := "modelops.dev/drift-batch-size"
 
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 
-reviewed_detectors := [m | some m in data.modelops_lib.reviewed_models; lib.is_drift_detector(m)]
+reviewed_detectors := [m | some m in lib.reviewed_models; lib.is_drift_detector(m)]
 
 # [namespace, name] of every detector in objects and cluster.
-detector_keys := {[namespace(m), lib.name(m)] | some m in data.modelops_lib.models; lib.is_drift_detector(m)}
+detector_keys := {[namespace(m), lib.name(m)] | some m in lib.models; lib.is_drift_detector(m)}
 
-pipelines := [p | some p in data.modelops_lib.all_objects; lib.is_seldon(p, "Pipeline")]
+pipelines := [p | some p in lib.all_objects; lib.is_seldon(p, "Pipeline")]
 
 reviewed_pipeline_keys := {[namespace(p), lib.name(p)] | some p in input.objects; lib.is_seldon(p, "Pipeline")}
 
@@ -110,9 +110,8 @@ output_steps(pipeline) := {step_name(ref) | some ref in lib.array_at(pipeline, [
 # that output cannot reach asynchronously; research/seldon-core-2.md §1, §4).
 synchronous(pipeline) := graph.reachable(step_graph(pipeline), output_steps(pipeline))
 
-# [namespace, detector, pipeline, problem] for every detector step wired wrongly, built once.
-wiring_problems := {[ns, step.name, lib.name(pipeline), problem] |
-	some pipeline in pipelines
+# [detector step, problem] for each detector step of `pipeline` wired wrongly.
+wiring_problems(pipeline) := {[step.name, problem] |
 	ns := namespace(pipeline)
 	sync := synchronous(pipeline)
 	outputs := output_steps(pipeline)
@@ -150,25 +149,23 @@ positive_number(n) if {
 
 wired_keys := {[namespace(p), s.name] | some p in pipelines; some s in steps(p)}
 
-reviewed_detector_keys := {[namespace(m), lib.name(m)] | some m in reviewed_detectors}
-
-# Loops run over the (few) problems and look objects up by key: linear in the input.
+# A Pipeline under review that wires a detector wrongly.
 deny contains lib.violation(pipeline, msg) if {
-	count(reviewed_pipeline_keys) > 0 # most reviews have no Pipeline: skip the wiring then
-	some [ns, detector, name, problem] in wiring_problems
-	[ns, name] in reviewed_pipeline_keys
-	pipeline := {"kind": "Pipeline", "metadata": {"namespace": ns, "name": name}}
+	some pipeline in input.objects
+	lib.is_seldon(pipeline, "Pipeline")
+	some [detector, problem] in wiring_problems(pipeline)
 	msg := sprintf("drift detector step %s %s", [detector, problem])
 }
 
 # The Pipeline is not under review (it is in the cluster): report on the reviewed detector.
 deny contains lib.violation(model, msg) if {
-	count(reviewed_detectors) > 0
-	some [ns, detector, pipeline, problem] in wiring_problems
-	[ns, detector] in reviewed_detector_keys
-	not [ns, pipeline] in reviewed_pipeline_keys
-	model := {"kind": "Model", "metadata": {"namespace": ns, "name": detector}}
-	msg := sprintf("as a step of Pipeline %s, this drift detector %s", [pipeline, problem])
+	some model in reviewed_detectors
+	some pipeline in pipelines
+	namespace(pipeline) == namespace(model)
+	not [namespace(pipeline), lib.name(pipeline)] in reviewed_pipeline_keys
+	some [detector, problem] in wiring_problems(pipeline)
+	detector == lib.name(model)
+	msg := sprintf("as a step of Pipeline %s, this drift detector %s", [lib.name(pipeline), problem])
 }
 
 # Not a step of any Pipeline: it receives no traffic. Only a warning: Argo CD applies Models

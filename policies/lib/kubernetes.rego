@@ -11,22 +11,17 @@ max_ratio_deny := 3.0
 
 max_ratio_warn := 2.0
 
-# The objects around those under review (the rest of the namespace): input.cluster (CI), or
-# the namespace context an engine holds in data.contexts across reviews (the admission plugin;
-# modelops.policy.engine.Context), named by input.context.id, less the object under review's
-# indexed copy (input.context.skip; -1 for none).
-cluster := _context.cluster if input.context.skip < 0 else := _less_skipped(_context.cluster) if input.context.skip >= 0 else := input.cluster if not input.context
+# --- the input document: {"environment", "objects", "cluster"} (policies/README.md) -----------
 
-# The precomputed facts of those objects, one per object in the same order (below); undefined
-# when the input brings none.
-cluster_facts := _context.cluster_facts if input.context.skip < 0 else := _less_skipped(_context.cluster_facts) if input.context.skip >= 0 else := input.cluster_facts if not input.context
+# The Environment document ({} when a manifest is judged on its own), its spec and its name.
+environment := object.get(input, "environment", {})
 
-# The namespace context held in data.contexts that the input names, read once per evaluation.
-_context := data.contexts[input.context.id]
+environment_spec := object.get(environment, "spec", {})
 
-# A held list less the object at input.context.skip. (`x := list[i]`, not `some i, x in list`,
-# in the comprehension: regopy 1.5.2 cannot parse the second form inside an array comprehension.)
-_less_skipped(list) := [x | x := list[i]; i != input.context.skip]
+environment_name := object.get(environment, ["metadata", "name"], "")
+
+# The objects around those under review: context, never judged.
+cluster := object.get(input, "cluster", [])
 
 all_objects := array.concat(input.objects, cluster)
 
@@ -47,15 +42,14 @@ is_seldon(obj, kind) if {
 	startswith(object.get(obj, "apiVersion", ""), seldon_api)
 }
 
-# A rule is evaluated once per query and a function once per call site, so these per-object
-# filters spell is_seldon out.
-reviewed_models := [m | some m in input.objects; m.kind == "Model"; startswith(object.get(m, "apiVersion", ""), seldon_api)]
+# The Seldon Models and Servers under review, and all of them (under review first).
+reviewed_models := [m | some m in input.objects; is_seldon(m, "Model")]
 
-reviewed_servers := [s | some s in input.objects; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
+reviewed_servers := [s | some s in input.objects; is_seldon(s, "Server")]
 
-models := [m | some m in all_objects; m.kind == "Model"; startswith(object.get(m, "apiVersion", ""), seldon_api)]
+models := [m | some m in all_objects; is_seldon(m, "Model")]
 
-server_list := [s | some s in all_objects; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
+server_list := [s | some s in all_objects; is_seldon(s, "Server")]
 
 # Name -> Server. The first one wins (objects under review come before the cluster): a second
 # Server of the same name must not abort the evaluation with a conflicting object key.
@@ -68,16 +62,6 @@ _named_earlier(i, n) if {
 }
 
 reviewed_server_names := {name(s) | some s in reviewed_servers}
-
-# The Environment document's spec and name: the held context's (`_context`; the admission
-# plugin holds it with its namespace's objects), else the input's (CI).
-environment_spec := object.get(_context, ["environment", "spec"], {}) if {
-	input.context
-} else := object.get(input, ["environment", "spec"], {}) if not input.context
-
-environment_name := object.get(_context, ["environment", "metadata", "name"], "") if {
-	input.context
-} else := object.get(input, ["environment", "metadata", "name"], "") if not input.context
 
 # Kubernetes quantity -> bytes; numbers pass through. Undefined when unparseable.
 bytes(q) := q if is_number(q)
@@ -155,10 +139,10 @@ overcommit_percent(server) := number(values[count(values) - 1]) if {
 }
 
 overcommit_percent(server) := default_overcommit_percent if {
-	not _sets_overcommit(server)
+	not sets_overcommit(server)
 }
 
-_sets_overcommit(server) if {
+sets_overcommit(server) if {
 	some c in containers(server)
 	c.name == "agent"
 	some e in array_at(c, ["env"])
@@ -179,42 +163,9 @@ component(obj) := object.get(obj, ["metadata", "labels", "app.kubernetes.io/comp
 
 artifact_size_annotation := "modelops.dev/artifact-size"
 
-# --- facts about one object, computed once -----------------------------------------------------
-# What rules need from one object (a Model's capacity, a PrometheusRule's alert thresholds),
-# read off that object alone (never off the environment or other objects), so it can be
-# computed once per object: the admission plugin computes each indexed object's facts when it
-# first sees the object (`computed_cluster_facts` over it) and sends them with the namespace
-# context as `cluster_facts`, one entry per `cluster` object, in order. Without them (CI), they
-# are computed here; both ways give the same findings (tested).
-
-# A held context's facts are aligned by construction (the plugin builds both lists together), so
-# only the input's are checked.
-has_cluster_facts if is_array(_context.cluster_facts)
-
-has_cluster_facts if {
-	not input.context
-	is_array(cluster_facts)
-	count(cluster_facts) == count(cluster)
-}
-
-# One entry per cluster object: {"model": model_fact} for a Seldon Model, {"server":
-# server_fact} for a Seldon Server, {"rule_file": rule_file_fact} for a PrometheusRule, {} for
-# anything else.
-computed_cluster_facts := [facts |
-	some o in cluster
-	facts := _object_facts(o)
-]
-
-_object_facts(o) := {"model": model_fact(o)} if {
-	o.kind == "Model"
-	startswith(object.get(o, "apiVersion", ""), seldon_api)
-} else := {"server": server_fact(o)} if {
-	o.kind == "Server"
-	startswith(object.get(o, "apiVersion", ""), seldon_api)
-} else := {"rule_file": rule_file_fact(o)} if {
-	o.kind == "PrometheusRule"
-	startswith(object.get(o, "apiVersion", ""), rule_file_api)
-} else := {}
+# --- facts: what rules need of one object, read off that object alone ------------------------
+# A fact never depends on the environment or on other objects. Rules read the facts of the
+# cluster's objects through the `cluster_*_facts` rules below.
 
 # {"name", "server" (null when unpinned), "replicas", "memory" in bytes, "artifact" (the
 # artifact-size annotation in bytes, else the memory)}; bytes are null when unset or unparseable.
@@ -223,34 +174,20 @@ model_fact(m) := {
 	"server": object.get(m, ["spec", "server"], null),
 	"replicas": object.get(m, ["spec", "replicas"], 1),
 	"memory": memory,
-	"artifact": object.get(quantities, object.get(m, ["metadata", "annotations", artifact_size_annotation], null), memory),
+	"artifact": _bytes_or(object.get(m, ["metadata", "annotations", artifact_size_annotation], null), memory),
 } if {
-	memory := object.get(quantities, object.get(m, ["spec", "memory"], null), null)
+	memory := _bytes_or(object.get(m, ["spec", "memory"], null), null)
 }
 
-# The Models whose facts this evaluation computes: the reviewed ones, and the cluster's when
-# cluster_facts does not bring them.
-_factless_models := reviewed_models if has_cluster_facts else := models
-
-# Byte quantities of those Models' memory and declared artifact size, parsed once per distinct
-# value: models share a handful of sizes.
-quantities := {q: b |
-	some q in {object.get(m, ["spec", "memory"], null) | some m in _factless_models} | {object.get(m, ["metadata", "annotations", artifact_size_annotation], null) | some m in _factless_models}
+_bytes_or(q, fallback) := b if {
 	b := bytes(q)
-}
+} else := fallback
 
 # The facts of every Model, under review or in the cluster; those under review also carry the
 # Model itself ("model"), which is how a rule tells them apart.
-model_facts := array.concat(
-	[object.union(model_fact(m), {"model": m}) | some m in reviewed_models],
-	_cluster_model_facts,
-)
+model_facts := array.concat([object.union(model_fact(m), {"model": m}) | some m in reviewed_models], cluster_model_facts)
 
-_cluster_model_facts := [f.model | some f in cluster_facts; f.model] if has_cluster_facts else := [model_fact(m) |
-	some m in cluster
-	m.kind == "Model"
-	startswith(object.get(m, "apiVersion", ""), seldon_api)
-]
+cluster_model_facts := [model_fact(m) | some m in cluster; is_seldon(m, "Model")]
 
 # {"name", "capacity" (the inference container's memory request in bytes), "replicas", "ratio"
 # (1 + SELDON_OVERCOMMIT_PERCENTAGE/100)}; capacity and ratio are null when they cannot be read.
@@ -279,13 +216,9 @@ _fact_named_earlier(i, n) if {
 	other.name == n
 }
 
-_server_fact_list := array.concat([server_fact(s) | some s in reviewed_servers], _cluster_server_facts)
+_server_fact_list := array.concat([server_fact(s) | some s in reviewed_servers], cluster_server_facts)
 
-_cluster_server_facts := [f.server | some f in cluster_facts; f.server] if has_cluster_facts else := [server_fact(s) |
-	some s in cluster
-	s.kind == "Server"
-	startswith(object.get(s, "apiVersion", ""), seldon_api)
-]
+cluster_server_facts := [server_fact(s) | some s in cluster; is_seldon(s, "Server")]
 
 # --- PrometheusRules (the alerts policy) ------------------------------------------------------
 
@@ -325,12 +258,13 @@ alert_threshold(rule) := t if {
 	t := number(trim_left(trim_space(parts[count(parts) - 1]), "= "))
 } else := null
 
-# The rule files' facts in the cluster, from cluster_facts when it brings them.
-cluster_rule_file_facts := [f.rule_file | some f in cluster_facts; f.rule_file] if has_cluster_facts else := [rule_file_fact(pr) |
-	some pr in cluster
-	pr.kind == "PrometheusRule"
-	startswith(object.get(pr, "apiVersion", ""), rule_file_api)
-]
+is_rule_file(obj) if {
+	obj.kind == "PrometheusRule"
+	startswith(object.get(obj, "apiVersion", ""), rule_file_api)
+}
+
+# The facts of the rule files in the cluster.
+cluster_rule_file_facts := [rule_file_fact(pr) | some pr in cluster; is_rule_file(pr)]
 
 drift_annotations := {"modelops.dev/drift-p-value", "modelops.dev/drift-reference-rows", "modelops.dev/drift-batch-size"}
 

@@ -64,35 +64,12 @@ test_component if {
 	lib.component({"kind": "Model"}) == ""
 }
 
-_held := {"ns@1": {"cluster": [{"kind": "Model", "n": 0}, {"kind": "Model", "n": 1}, {"kind": "Server", "n": 2}], "cluster_facts": [{"f": 0}, {"f": 1}, {}]}}
-
-_held_cluster := _held["ns@1"].cluster
-
-_held_facts := _held["ns@1"].cluster_facts
-
-test_cluster_is_the_input_cluster_without_a_held_context if {
-	got := lib.cluster with input as {"objects": [], "cluster": [{"kind": "Server"}]}
-		with data.contexts as _held
-	got == [{"kind": "Server"}]
-	not lib.cluster_facts with input as {"objects": [], "cluster": []}
-}
-
-test_a_held_context_stands_in_for_the_cluster_less_the_skipped_object if {
-	every skip in [-1, 0, 1, 2] {
-		cluster := lib.cluster with input as {"objects": [], "context": {"id": "ns@1", "skip": skip}, "cluster": [{"kind": "Ignored"}]}
-			with data.contexts as _held
-		cluster == [o | some i, o in _held_cluster; i != skip]
-		facts := lib.cluster_facts with input as {"objects": [], "context": {"id": "ns@1", "skip": skip}}
-			with data.contexts as _held
-		facts == [f | some i, f in _held_facts; i != skip]
-	}
-}
-
-test_a_held_context_without_skip_gives_no_cluster if {
-	not lib.cluster with input as {"objects": [], "context": {"id": "ns@1"}, "cluster": [{"kind": "Ignored"}]}
-		with data.contexts as _held
-	not lib.cluster_facts with input as {"objects": [], "context": {"id": "ns@1"}}
-		with data.contexts as _held
+test_cluster_and_environment_come_from_the_input if {
+	lib.cluster == [{"kind": "Server"}] with input as {"objects": [], "cluster": [{"kind": "Server"}]}
+	lib.cluster == [] with input as {"objects": []}
+	lib.environment_spec == {"limits": {}} with input as {"objects": [], "environment": {"metadata": {"name": "qa"}, "spec": {"limits": {}}}}
+	lib.environment_name == "qa" with input as {"objects": [], "environment": {"metadata": {"name": "qa"}}}
+	lib.environment_spec == {} with input as {"objects": []}
 }
 
 _server(name, containers) := {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server", "metadata": {"name": name}, "spec": {"replicas": 3, "podSpec": {"containers": containers}}}
@@ -118,6 +95,4 @@ test_server_facts_name_each_server_once_the_reviewed_first if {
 	facts := lib.server_facts with input as {"objects": [reviewed], "cluster": [in_cluster, other]}
 	facts.pool.capacity == 1073741824
 	facts.other.capacity == 4294967296
-	held := lib.server_facts with input as {"objects": [], "cluster": [in_cluster, other], "cluster_facts": [{"server": {"name": "pool", "capacity": 7}}, {"server": {"name": "other", "capacity": 9}}]}
-	held == {"pool": {"name": "pool", "capacity": 7}, "other": {"name": "other", "capacity": 9}}
 }

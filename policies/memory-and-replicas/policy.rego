@@ -12,7 +12,7 @@ import data.modelops_lib as lib
 judges := {"Model"}
 
 env_min_replicas := n if {
-	n := data.modelops_lib.environment_spec.limits.minReplicas
+	n := lib.environment_spec.limits.minReplicas
 	is_number(n)
 }
 
@@ -21,7 +21,7 @@ size_key := "modelops.dev/artifact-size"
 # What each rule reads off a Model under review, computed once per Model:
 # {"model", "spec", "raw" (spec.memory or null), "size_raw" (the artifact-size annotation or null)}.
 facts := [{"model": model, "raw": object.get(spec, "memory", null), "size_raw": object.get(model, ["metadata", "annotations", size_key], null), "spec": spec} |
-	some model in data.modelops_lib.reviewed_models
+	some model in lib.reviewed_models
 	spec := spec_of(model)
 ]
 
@@ -29,7 +29,7 @@ spec_of(model) := model.spec if {
 	is_object(model.spec)
 } else := {}
 
-# Byte quantities parsed once per distinct string: models share a handful of sizes.
+# The reviewed Models' memory and artifact size strings -> bytes (absent when unparseable).
 bytes := {raw: b |
 	some raw in {f.raw | some f in facts} | {f.size_raw | some f in facts}
 	b := lib.bytes(raw)

@@ -13,16 +13,14 @@ judges := {"Model", "Server"}
 
 default env_max_ratio := 3.0
 
-env_max_ratio := 1 + (pct / 100) if pct := data.modelops_lib.environment_spec.limits.maxOvercommitPercent
+env_max_ratio := 1 + (pct / 100) if pct := lib.environment_spec.limits.maxOvercommitPercent
 
-max_ratio := min({data.modelops_lib.max_ratio_deny, env_max_ratio})
+max_ratio := min({lib.max_ratio_deny, env_max_ratio})
 
-# Everything about a pool the rules need, computed once per evaluation (a rule is evaluated once
-# per query; a function once per call, and these are needed once per Model). Each Server's own
-# facts come precomputed in the admission plugin (lib.server_fact); a Server whose capacity or
-# ratio cannot be read has no pool.
+# Everything about a pool the rules need, by Server name (lib.server_fact); a Server whose
+# capacity or ratio cannot be read has no pool.
 pools := {name: facts |
-	some name, server in data.modelops_lib.server_facts
+	some name, server in lib.server_facts
 	capacity := server.capacity
 	capacity != null
 	replicas := server.replicas
@@ -35,15 +33,15 @@ pools := {name: facts |
 	}
 }
 
-# The facts of the Models pinned to a pool with their memory parsed (data.modelops_lib.model_facts).
+# The facts of the Models pinned to a pool with their memory parsed (lib.model_facts).
 # A model without memory counts 0 bytes, as in Seldon (the memory policy denies that separately).
 sized_models := [f |
-	some f in data.modelops_lib.model_facts
+	some f in lib.model_facts
 	f.server != null
 	f.memory != null
 ]
 
-models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in data.modelops_lib.server_facts}
+models_on := {name: [m | some m in sized_models; m.server == name] | some name, _ in lib.server_facts}
 
 # Those under review carry the Model itself.
 reviewed_sized := [f | some f in sized_models; f.model]
@@ -51,22 +49,22 @@ reviewed_sized := [f | some f in sized_models; f.model]
 load_ratio(name) := pools[name].demand / pools[name].physical
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	ratio := pools[lib.name(server)].ratio
 	ratio > max_ratio
 	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above the maximum %s; models would be evicted and reloaded constantly", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(max_ratio)])
 }
 
 warn contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	ratio := pools[lib.name(server)].ratio
-	ratio > data.modelops_lib.max_ratio_warn
+	ratio > lib.max_ratio_warn
 	ratio <= max_ratio
-	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %s; expect LRU evictions and reload latency", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(data.modelops_lib.max_ratio_warn)])
+	msg := sprintf("overcommit ratio %s (SELDON_OVERCOMMIT_PERCENTAGE=%v) is above %s; expect LRU evictions and reload latency", [lib.fixed2(ratio), lib.overcommit_percent(server), lib.fixed2(lib.max_ratio_warn)])
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	pool := pools[lib.name(server)]
 	load := load_ratio(lib.name(server))
 	load > pool.ratio
@@ -75,7 +73,7 @@ deny contains lib.violation(server, msg) if {
 
 deny contains lib.violation(entry.model, msg) if {
 	some entry in reviewed_sized
-	not entry.server in data.modelops_lib.reviewed_server_names
+	not entry.server in lib.reviewed_server_names
 	pool := pools[entry.server]
 	load := load_ratio(entry.server)
 	load > pool.ratio
@@ -111,8 +109,8 @@ warn contains lib.violation(entry.model, msg) if {
 
 # An unparseable percentage: the agent would not start, and no ratio can be judged.
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
-	lib._sets_overcommit(server)
+	some server in lib.reviewed_servers
+	lib.sets_overcommit(server)
 	not lib.overcommit_percent(server)
 	msg := "SELDON_OVERCOMMIT_PERCENTAGE of the agent container is not a number"
 }

@@ -17,7 +17,7 @@ large_min_window := 180
 
 large_max_window := 300
 
-large_artifact := 2 * data.modelops_lib.gib_bytes
+large_artifact := 2 * lib.gib_bytes
 
 max_artifact_annotation := "modelops.dev/max-artifact-size"
 
@@ -32,9 +32,9 @@ window_fields := ["initialDelaySeconds", "periodSeconds", "failureThreshold"]
 
 # The artifact a Model brings to its pool: its declared size, else its memory (which the
 # memory-and-replicas policy keeps at or above the artifact size). The facts of every Model over
-# 2 GiB (data.modelops_lib.model_facts).
+# 2 GiB (lib.model_facts).
 large_models := [f |
-	some f in data.modelops_lib.model_facts
+	some f in lib.model_facts
 	f.artifact != null
 	f.artifact > large_artifact
 ]
@@ -101,7 +101,7 @@ container_name(server) := "inference" if not lib.inference_container(server)
 # --- rules -------------------------------------------------------------------------------------
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	not large_reason(server)
 	window := startup(server)
 	window.seconds < min_window
@@ -109,7 +109,7 @@ deny contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	reason := large_reason(server)
 	window := startup(server)
 	not window.assumed
@@ -118,7 +118,7 @@ deny contains lib.violation(server, msg) if {
 }
 
 deny contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	some field in ["startupProbe", "readinessProbe"]
 	p := probe(server, field)
 	not numeric(p)
@@ -131,8 +131,8 @@ deny contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
 	size := e.artifact
-	not model.spec.server in data.modelops_lib.reviewed_server_names
-	server := data.modelops_lib.servers[model.spec.server]
+	not model.spec.server in lib.reviewed_server_names
+	server := lib.servers[model.spec.server]
 	window := startup(server)
 	not window.assumed
 	not within_large_bounds(window.seconds)
@@ -141,7 +141,7 @@ deny contains lib.violation(model, msg) if {
 
 # The same two checks where the Server sets no probe and the verdict rests on Seldon's default.
 warn contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	reason := large_reason(server)
 	window := startup(server)
 	window.assumed
@@ -153,8 +153,8 @@ warn contains lib.violation(model, msg) if {
 	some e in reviewed_large
 	model := e.model
 	size := e.artifact
-	not model.spec.server in data.modelops_lib.reviewed_server_names
-	server := data.modelops_lib.servers[model.spec.server]
+	not model.spec.server in lib.reviewed_server_names
+	server := lib.servers[model.spec.server]
 	window := startup(server)
 	window.assumed
 	not within_large_bounds(window.seconds)
@@ -169,7 +169,7 @@ within_large_bounds(seconds) if {
 # Readiness: a probe that times out after its period overlaps the next one; below 1 s the
 # kubelet rejects the pod (timeoutSeconds minimum is 1).
 warn contains lib.violation(server, msg) if {
-	some server in data.modelops_lib.reviewed_servers
+	some server in lib.reviewed_servers
 	p := probe(server, "readinessProbe")
 	timeout := object.get(p, "timeoutSeconds", 1)
 	period := object.get(p, "periodSeconds", 10)

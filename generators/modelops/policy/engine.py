@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from modelops.errors import UsageError
 from modelops.policy.findings import Finding, findings_from_results
+from modelops.policy.held import FACTS_RULE, held_rule
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops.policy.library import TEST_RUN_RULE, VERDICT_RULE, PolicyLibrary, PolicyTest
 
@@ -34,8 +35,6 @@ from modelops.policy.library import TEST_RUN_RULE, VERDICT_RULE, PolicyLibrary, 
 # error came from.
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
-# What the library computes about each context object on its own (policies/lib/kubernetes.rego).
-FACTS_QUERY = "data.modelops_lib.computed_cluster_facts"
 # In-process engines. "opa" is OPA's own Go engine, the reference: the others must agree with it.
 ENGINES = ("regorus", "opa", "regopy")
 # How much a regorus engine holds before it drops every context it holds (Context): this many
@@ -56,9 +55,9 @@ class Context(NamedTuple):
     precomputed, "cluster_facts" (one per object, as `cluster_facts` returns them). `id` names
     that text and nothing else (a digest of it). The input document that goes with it carries
     only `objects` and `"context": {"id": <id>, "skip": <index of the reviewed object's copy in
-    the context, or -1>}`; the library reads the held context for the rest (policies/lib,
-    `cluster`, `environment_spec`). Why: a namespace's context changes far less often than
-    reviews arrive, so the engine parses it once per change instead of once per review.
+    the context, or -1>}`; generated Rego (modelops.policy.held) turns the two back into the
+    input document. Why: a namespace's context changes far less often than reviews arrive, so
+    the engine parses it once per change instead of once per review.
     """
 
     id: str
@@ -76,9 +75,7 @@ def inline_context(context: Context, document: str) -> PolicyInput:
     where = parsed.pop("context")
     held = json.loads(context.text)
     parsed["environment"] = held.get("environment", {})
-    for key in ("cluster", "cluster_facts"):
-        if key in held:
-            parsed[key] = [o for i, o in enumerate(held[key]) if i != where["skip"]]
+    parsed["cluster"] = [o for i, o in enumerate(held.get("cluster", [])) if i != where["skip"]]
     result: PolicyInput = parsed
     return result
 
@@ -162,15 +159,16 @@ class PolicyEngine(ABC):
                           "" if passed else "evaluated to undefined or false")
 
     def cluster_facts(self, cluster: list[Manifest]) -> list[Any]:
-        """Each object's facts, one per object in order, as `input.cluster_facts` carries them.
+        """Each object's facts, one per object in order, as a held `Context` carries them
+        (modelops.policy.held).
 
         The library computes them from each object alone (never from the environment or the
         other objects), so a caller that judges many inputs against the same objects computes
         them once per object instead of once per input.
         """
-        facts = self.value_of({"environment": {}, "objects": [], "cluster": cluster}, FACTS_QUERY)
+        facts = self.value_of({"environment": {}, "objects": [], "cluster": cluster}, FACTS_RULE)
         if not isinstance(facts, list) or len(facts) != len(cluster):
-            raise PolicyEngineError(f"{FACTS_QUERY} does not give one entry per object")
+            raise PolicyEngineError(f"{FACTS_RULE} does not give one entry per object")
         return facts
 
     def evaluate_raw_json(self, document: str) -> Mapping[str, Any]:
@@ -202,7 +200,8 @@ class RegorusEngine(PolicyEngine):
         self.held: set[str] = set()   # ids of the contexts in data.contexts
         self.held_bytes = 0            # ... and the length of their text
         self.modules = library.modules(with_tests)
-        generated = [library.verdict_module(), *([library.test_module()] if with_tests else [])]
+        generated = [*library.generated_modules(),
+                     *([library.test_module()] if with_tests else [])]
         for path, source in [*self.modules, *generated]:
             try:
                 self._engine.add_policy(path, source)
@@ -228,7 +227,7 @@ class RegorusEngine(PolicyEngine):
             self.held.add(context.id)
             self.held_bytes += size
         self._load_json(document)
-        return self._findings(self._evaluate_loaded(rule))
+        return self._findings(self._evaluate_loaded(held_rule(rule)))
 
     def evaluate_raw_json(self, document: str) -> Mapping[str, Any]:
         self._load_json(document)
@@ -329,7 +328,8 @@ class OpaEngine(PolicyEngine):
         self._engine.print_handler = lambda message, location: None
         self._coverage: dict[str, Any] | None = None
         self._collect_coverage = False
-        generated = [library.verdict_module(), *([library.test_module()] if with_tests else [])]
+        generated = [*library.generated_modules(),
+                     *([library.test_module()] if with_tests else [])]
         try:
             for path, source in [*library.modules(with_tests), *generated]:
                 self._engine.add_policy(path, source)

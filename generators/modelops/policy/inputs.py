@@ -8,9 +8,9 @@
 CI puts a whole rendered environment in `objects`; an incremental check puts only the changed
 objects there and the unchanged ones in `cluster`; the admission plugin puts the object of the
 AdmissionReview there and its indexes in `cluster`. Rules judge `objects` and look things up in
-both, so one rule set serves all three. The plugin also sends `cluster_facts`, what the library
-computes about each `cluster` object on its own (`PolicyEngine.cluster_facts`), cached per
-indexed object; without it the library computes the same (policies/README.md).
+both, so one rule set serves all three. (The plugin's engines hold each namespace's
+environment and cluster across reviews: modelops.policy.held builds this same document from
+what they hold.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from modelops.errors import UsageError
+from modelops.policy.held import held_module
 
 # Packages are one segment deep (`modelops_policy_overcommit`, `modelops_lib`); the prefix keeps
 # them apart from other packages.
@@ -36,6 +37,10 @@ _PACKAGE = re.compile(r"^package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
 # one kind leaves out the policies that never judge it (`verdict_rule`).
 _JUDGES = re.compile(r"^judges\s*:=\s*\{([^{}]*)\}[ \t]*$", re.MULTILINE)
 _KIND = re.compile(r'^"([A-Z][A-Za-z0-9]*)"$')
+LIB_ALIAS = "lib"   # policies import `data.modelops_lib as lib` (policies/README.md)
+LIB_PACKAGE = "modelops_lib"
+# A rule (not a function) defined by a helper module: `name :=`, `name contains`, `name if`.
+_RULE_HEAD = re.compile(r"^([a-z_][a-z0-9_]*)\s*(?::=|=|contains\b|if\b)", re.MULTILINE)
 
 
 def _defines(source: str, rule: str) -> bool:
@@ -133,7 +138,13 @@ class PolicyLibrary:
         return f"{root.name}/{path.relative_to(root)}"
 
     def modules(self, with_tests: bool = False) -> list[tuple[str, str]]:
-        """(display path, source) of every module to compile, helpers first."""
+        """(display path, source) of every module to compile, helpers first.
+
+        A read of a helper rule through the import alias (`lib.models`) is given to the engines
+        as the rule's full path (`data.modelops_lib.models`): the same rule, but regorus then
+        evaluates just that rule instead of every rule of the helper package, so each policy
+        (and each share of a split review) computes only the helpers it reads.
+        """
         modules = list(self.helpers)
         modules += [(self._display(self.root, p.directory / POLICY_FILE), p.source)
                     for p in self.policies]
@@ -141,7 +152,28 @@ class PolicyLibrary:
             tests = sorted(self.root.glob(f"**/*{TEST_SUFFIX}"))
             modules += [(self._display(self.root, t), t.read_text(encoding="utf-8"))
                         for t in tests]
-        return modules
+        return [(path, self._with_rule_paths(source)) for path, source in modules]
+
+    @cached_property
+    def _lib_rule_read(self) -> re.Pattern[str] | None:
+        names = sorted({name for _, source in self.helpers
+                        for name in _RULE_HEAD.findall(source)}, key=len, reverse=True)
+        if not names:
+            return None
+        return re.compile(rf"\b{LIB_ALIAS}\.({'|'.join(names)})\b(?!\s*\()")
+
+    def _with_rule_paths(self, source: str) -> str:
+        pattern = self._lib_rule_read
+        return source if pattern is None else pattern.sub(rf"data.{LIB_PACKAGE}.\1", source)
+
+    def verdict_rules(self) -> list[str]:
+        """Every rule of the verdict module: VERDICT_RULE, then one per judged kind."""
+        return [VERDICT_RULE, *(f"{VERDICT_RULE}_{kind}" for kind in self.kinds)]
+
+    def generated_modules(self) -> list[tuple[str, str]]:
+        """The modules an engine compiles besides `modules`: the verdict, and the held-context
+        wrapper of modelops.policy.held."""
+        return [self.verdict_module(), held_module(self.verdict_rules())]
 
     def verdict_query(self, kind: str | None = None) -> str:
         """One Rego query for every policy's deny and warn sets, and nothing else; with `kind`,

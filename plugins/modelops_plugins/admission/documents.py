@@ -17,7 +17,7 @@ indexed one of the same kind, namespace and name: the document says which, `skip
 (`PolicyEngine.cluster_facts`), the context also carries `cluster_facts`: what the library
 computes about each context object on its own (its parsed capacity facts). Those are cached
 with the object's text, so a review computes them only for the object under review instead of
-for its whole namespace (policies/README.md, "Keeping rules fast").
+for its whole namespace (modelops.policy.held hands them to the library).
 """
 
 from __future__ import annotations
