@@ -1,8 +1,9 @@
 """Where the CRD schemas for strict validation are: `--crds DIR`, else `$MODELOPS_CRD_DIR`.
 
 Shared by every verb that validates strictly (`validate`, `check`), so they agree on the
-variable, the option's help and the one error a user sees when neither is given. Only strict
-schema validation needs the directory; `render`, `policy` and `plan` never ask for it.
+variable, the option's help and the errors: no directory given, or one that does not exist, is
+one usage error about the directory (exit 2). Only strict schema validation needs the CRDs;
+`render`, `policy` and `plan` never ask for them, so a fork without the CRDs can still use them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from modelops.errors import UsageError
 
 CRD_DIR_VARIABLE = "MODELOPS_CRD_DIR"
+NEEDED = (f"strict schema validation needs the CRDs: pass --crds DIR or set {CRD_DIR_VARIABLE} "
+          "(export your cluster's with `kubectl get crd -o yaml > DIR/crds.yaml`)")
 
 
 def add_crds_argument(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +25,14 @@ def add_crds_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def crd_directory(given: Path | None) -> Path:
-    """`--crds DIR`, else $MODELOPS_CRD_DIR; a UsageError when neither is set."""
+    """`--crds DIR`, else $MODELOPS_CRD_DIR, checked to be a directory; else a UsageError."""
     if given is not None:
-        return given
-    if os.environ.get(CRD_DIR_VARIABLE):
-        return Path(os.environ[CRD_DIR_VARIABLE])
-    raise UsageError(f"no CRD directory: pass --crds DIR or set {CRD_DIR_VARIABLE} "
-                     "(export your cluster's with `kubectl get crd -o yaml > crds.yaml`)")
+        path, source = given, "--crds"
+    elif os.environ.get(CRD_DIR_VARIABLE):
+        path, source = Path(os.environ[CRD_DIR_VARIABLE]), f"${CRD_DIR_VARIABLE}"
+    else:
+        raise UsageError(f"no CRD directory; {NEEDED}")
+    if not path.is_dir():
+        raise UsageError(f"CRD directory {path} (from {source}) does not exist or is not a "
+                         f"directory; {NEEDED}")
+    return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from modelops.crds import add_crds_argument, crd_directory
@@ -23,11 +24,16 @@ def register(verbs: Any) -> None:
                         help="write nothing; exit 1 with a diff if committed output is stale")
     render.set_defaults(handler=_render)
 
-    validate = verbs.add_parser("validate", help="strictly validate every rendered object")
+    validate = verbs.add_parser("validate", help="strictly validate every rendered object, "
+                                "or the objects in given files")
+    validate.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                          help="manifests to validate (multi-document YAML) instead of the "
+                               "rendered environments")
     add_crds_argument(validate)
     validate.add_argument("--env", action="append", metavar="ENV",
                           help="only this environment (repeatable)")
-    validate.set_defaults(handler=_validate)
+    # Given files need no repository: they can be checked from anywhere.
+    validate.set_defaults(handler=_validate, needs_repo=False)
 
     explain = verbs.add_parser("explain", help="where each rendered field of a model comes from")
     explain.add_argument("env", metavar="ENV")
@@ -65,8 +71,14 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
 def _validate(args: argparse.Namespace, repo: Repository) -> int:
     from modelops import checks
 
-    findings, count = checks.validate_rendered(repo, repo.select(args.env),
-                                               crd_directory(args.crds))
+    if args.files and args.env:
+        raise UsageError("--env selects rendered environments; give FILEs or --env, not both")
+    crd_dir = crd_directory(args.crds)
+    if args.files:
+        findings, count = checks.validate_files(args.files, crd_dir)
+    else:
+        repo = Repository.discover(args.repo)
+        findings, count = checks.validate_rendered(repo, repo.select(args.env), crd_dir)
     for finding in findings:
         print(finding)
     if findings:

@@ -27,13 +27,14 @@ Checks that need a server are out of scope, as in kubeconform: CEL rules
 from modelops.validate.catalog import SchemaCatalog
 from modelops.validate.core import KUBERNETES_VERSION
 from modelops.validate.patterns import SKIPPED_PATTERNS, SkippedPattern, _translate_pattern
-from modelops.validate.problems import CatalogError, SchemaProblem
+from modelops.validate.problems import CatalogError, CrdDirectoryError, SchemaProblem
 
 # `_translate_pattern` is exported for the tests that exercise the RE2 translation directly.
 __all__ = [
     "KUBERNETES_VERSION",
     "SKIPPED_PATTERNS",
     "CatalogError",
+    "CrdDirectoryError",
     "SchemaCatalog",
     "SchemaProblem",
     "SkippedPattern",

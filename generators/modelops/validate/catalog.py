@@ -17,7 +17,7 @@ from modelops.validate.crd_index import CrdSource, index_file, load_crd
 from modelops.validate.kinds import Checker, Fixed, KindValidator
 from modelops.validate.messages import describe_value
 from modelops.validate.prepare import core_document, crd_document
-from modelops.validate.problems import CatalogError, SchemaProblem
+from modelops.validate.problems import CatalogError, CrdDirectoryError, SchemaProblem
 
 _GROUP: Final = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?\Z|\Z")
 _VERSION: Final = re.compile(r"[a-z0-9]+\Z")
@@ -42,7 +42,9 @@ class SchemaCatalog:
         `$XDG_CACHE_HOME/modelops` or `~/.cache/modelops`.
         """
         if not crd_dir.is_dir():
-            raise CatalogError(f"CRD directory {crd_dir} does not exist or is not a directory")
+            raise CrdDirectoryError(
+                f"CRD directory {crd_dir} does not exist or is not a directory"
+            )
         files = sorted(
             path
             for path in crd_dir.rglob("*")
@@ -61,7 +63,7 @@ class SchemaCatalog:
                     )
                 crds[key] = source
         if not crds:
-            raise CatalogError(
+            raise CrdDirectoryError(
                 f"no CustomResourceDefinition found in {crd_dir} "
                 f"({len(files)} *.yaml/*.yml files looked at)"
             )

@@ -13,6 +13,10 @@ class CatalogError(Exception):
     """The schema sources cannot be used: missing CRD directory, unreadable or broken CRD file."""
 
 
+class CrdDirectoryError(CatalogError):
+    """The CRD directory itself is unusable: it does not exist, or holds no CRD at all."""
+
+
 @dataclass(frozen=True)
 class SchemaProblem:
     """One reason an object does not match its schema."""
