@@ -193,6 +193,15 @@ def test_bad_files_exit_2_naming_the_file(tmp_path: Path, crds: Path, run_main: 
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_a_deeply_nested_file_is_refused_not_crashed_on(tmp_path: Path, crds: Path) -> None:
+    # In a subprocess: the failure this guards against is the interpreter crashing.
+    _manifest(tmp_path, "deep.yaml", "a: " + "[" * 100_000 + "\n")
+    result = run_cli("validate", "--crds", str(crds), "deep.yaml", cwd=tmp_path)
+    assert result.rc == 2, result
+    assert re.search(r"^deep\.yaml:1:\d+: \(document\): nested more than \d+ levels deep$",
+                     result.stderr, re.MULTILINE), result.stderr
+
+
 def test_files_and_env_together_are_a_usage_error(tmp_path: Path, crds: Path,
                                                   run_main: Run) -> None:
     good = _manifest(tmp_path, "good.yaml", GOOD)

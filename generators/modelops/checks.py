@@ -22,9 +22,12 @@ from modelops.parallel import map_slices
 from modelops.render import list_tree
 from modelops.repository import Repository
 from modelops.validate import CatalogError, CrdDirectoryError, SchemaCatalog
-from modelops.yamlsource import SourceDocument, parse_yaml
+from modelops.yamlsource import SourceDocument, check_depth, parse_yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Given manifests may nest deeper than specs (a CRD's own schema does); deeper than this is
+# refused before composing, which would otherwise recurse until the process crashes.
+MAX_MANIFEST_DEPTH = 256
 
 
 _files: list[tuple[str, Path]] = []
@@ -84,6 +87,11 @@ def _documents(path: Path, broken: list[Problem]) -> list[tuple[dict[str, Any], 
         return []
     except UnicodeDecodeError:
         broken.append(Problem(shown, 1, 1, "", "not UTF-8 text"))
+        return []
+    try:
+        check_depth(text, shown, MAX_MANIFEST_DEPTH)
+    except InputError as exc:
+        broken.extend(exc.problems)
         return []
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
