@@ -202,6 +202,13 @@ def test_a_deeply_nested_file_is_refused_not_crashed_on(tmp_path: Path, crds: Pa
                      result.stderr, re.MULTILINE), result.stderr
 
 
+def test_policy_refuses_a_deeply_nested_file_too(tmp_path: Path, fork: Path) -> None:
+    _manifest(tmp_path, "deep.yaml", "a: " + "{a: " * 100_000 + "\n")
+    result = run_cli("policy", str(tmp_path / "deep.yaml"), cwd=fork)
+    assert result.rc == 2, result
+    assert "deep.yaml:1:" in result.stderr and "levels deep" in result.stderr
+
+
 def test_files_and_env_together_are_a_usage_error(tmp_path: Path, crds: Path,
                                                   run_main: Run) -> None:
     good = _manifest(tmp_path, "good.yaml", GOOD)

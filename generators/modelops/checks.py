@@ -22,12 +22,9 @@ from modelops.parallel import map_slices
 from modelops.render import list_tree
 from modelops.repository import Repository
 from modelops.validate import CatalogError, CrdDirectoryError, SchemaCatalog
-from modelops.yamlsource import SourceDocument, check_depth, parse_yaml
+from modelops.yamlsource import MAX_MANIFEST_DEPTH, SourceDocument, check_depth, parse_yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# Given manifests may nest deeper than specs (a CRD's own schema does); deeper than this is
-# refused before composing, which would otherwise recurse until the process crashes.
-MAX_MANIFEST_DEPTH = 256
 
 
 _files: list[tuple[str, Path]] = []

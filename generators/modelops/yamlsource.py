@@ -23,6 +23,8 @@ MAX_SPEC_BYTES = 256 * 1024
 # Specs nest about six levels deep. Deeper input is refused before composing: PyYAML's
 # composer recurses once per level, in C for the C loader, and 60,000 levels crash it.
 MAX_DEPTH = 64
+# Manifests given on the command line may nest deeper than specs (a CRD's own schema does).
+MAX_MANIFEST_DEPTH = 256
 _CLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = {
