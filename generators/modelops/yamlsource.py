@@ -23,6 +23,8 @@ MAX_SPEC_BYTES = 256 * 1024
 # Specs nest about six levels deep. Deeper input is refused before composing: PyYAML's
 # composer recurses once per level, in C for the C loader, and 60,000 levels crash it.
 MAX_DEPTH = 64
+# Manifests given on the command line may nest deeper than specs (a CRD's own schema does).
+MAX_MANIFEST_DEPTH = 256
 _CLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = {
@@ -104,7 +106,7 @@ def parse_yaml(raw: bytes, display: str, path: Path | None = None,
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError.at(display, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                             line=line, col=col) from None
-    _check_depth(text, display)
+    check_depth(text, display)
     try:
         nodes = list(yaml.compose_all(text, Loader=_CLoader))
     except yaml.reader.ReaderError as exc:
@@ -131,20 +133,20 @@ def parse_yaml(raw: bytes, display: str, path: Path | None = None,
     return SourceDocument(path or Path(display), display, data, root)
 
 
-def _check_depth(text: str, display: str) -> None:
-    """Refuse input nested deeper than MAX_DEPTH, using the C parser's flat event stream."""
+def check_depth(text: str, display: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse input nested deeper than `limit`, using the C parser's flat event stream."""
     bound = text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0)
-    if bound <= MAX_DEPTH:
+    if bound <= limit:
         return  # cheap proof: flow brackets plus the longest line bound the depth
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_CLoader):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > MAX_DEPTH:
+                if depth > limit:
                     mark = event.start_mark
                     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                    raise InputError.at(display, f"nested more than {MAX_DEPTH} levels deep",
+                    raise InputError.at(display, f"nested more than {limit} levels deep",
                                         line=line, col=col)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1

@@ -309,7 +309,7 @@ def child(crd_dir: Path, cache_dir: Path, strategy: str) -> dict[str, Any]:
     imported = time.perf_counter()
     catalog = validate.SchemaCatalog.from_crd_dir(crd_dir, cache_dir=cache_dir)
     indexed = time.perf_counter()
-    validate._core_library()
+    validate.core.core_library()
     core_loaded = time.perf_counter()
     objects = workload()
     clock = time.perf_counter

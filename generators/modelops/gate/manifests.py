@@ -19,6 +19,7 @@ from modelops.gitops.git import Git, GitError
 from modelops.parallel import map_slices
 from modelops.render import list_tree
 from modelops.repository import Repository
+from modelops.yamlsource import MAX_MANIFEST_DEPTH, check_depth
 
 Manifest = dict[str, Any]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -82,6 +83,11 @@ def read_files(paths: Iterable[Path]) -> list[Manifest]:
             raw = path.read_bytes()
         except OSError as exc:
             problems.append(Problem(shown, 1, 1, "", f"cannot read: {exc.strerror}"))
+            continue
+        try:
+            check_depth(raw.decode("utf-8", errors="replace"), shown, MAX_MANIFEST_DEPTH)
+        except InputError as exc:
+            problems += exc.problems
             continue
         try:
             docs = list(yaml.load_all(raw, Loader=_Loader))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelops.cli import CRD_DIR_VARIABLE, crd_directory
+from modelops.crds import add_crds_argument, crd_directory
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.policy.engine import ENGINES
 from modelops.repository import Repository
@@ -47,8 +47,7 @@ def register(verbs: Any) -> None:
     check.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     check.add_argument("--output", type=Path, metavar="FILE",
                        help="also write the report to FILE (e.g. the PR comment)")
-    check.add_argument("--crds", type=Path, metavar="DIR",
-                       help=f"CustomResourceDefinition YAMLs (default: ${CRD_DIR_VARIABLE})")
+    add_crds_argument(check)
     _engine_arguments(check)
     check.set_defaults(handler=_check)
 

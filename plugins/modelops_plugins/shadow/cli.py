@@ -63,8 +63,8 @@ def register(verbs: Any) -> None:
 
 
 def _live_responses(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
+    from modelops_plugins.headers import parse_headers
     from modelops_plugins.shadow import sources
-    from modelops_plugins.smoke.cli import parse_headers
     from modelops_plugins.smoke.client import ClientError, connect
 
     missing = [flag for flag, value in (("--url", args.url), ("--current", args.current),

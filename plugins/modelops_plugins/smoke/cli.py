@@ -17,6 +17,7 @@ from typing import Any
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.repository import Repository
 
+from modelops_plugins.headers import parse_headers
 from modelops_plugins.textfiles import read_text
 
 SELDON_MODEL_HEADER = "seldon-model"
@@ -44,16 +45,6 @@ def register(verbs: Any) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="per-call network timeout (default 10)")
     parser.set_defaults(handler=handle, needs_repo=False)
-
-
-def parse_headers(values: list[str]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for value in values:
-        key, sep, content = value.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--header {value!r}: expected KEY=VALUE")
-        headers[key.strip()] = content
-    return headers
 
 
 def read_json(path: Path, what: str) -> Any:
