@@ -237,8 +237,19 @@ class ModelDeployment(Strict):
 # ---------------------------------------------------------------- Environment
 
 
+RESERVED_ENVIRONMENT_NAMES = ("platform",)
+
+
+def _environment_name(value: str) -> str:
+    if value in RESERVED_ENVIRONMENT_NAMES:
+        raise ValueError(f"{value!r} is reserved: the Argo CD project modelops-{value} holds "
+                         "the cluster-wide components")
+    return value
+
+
 class EnvironmentMetadata(Strict):
-    name: DnsLabel = Field(description="Must equal the environment's folder name")
+    name: Annotated[DnsLabel, AfterValidator(_environment_name)] = Field(
+        description="Must equal the environment's folder name")
 
 
 class Cluster(Strict):
