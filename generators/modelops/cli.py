@@ -25,7 +25,8 @@ Handler = Callable[[argparse.Namespace, Repository], int]
 CRD_DIR_VARIABLE = "MODELOPS_CRD_DIR"
 # Verb groups of this package that live in their own module: each has `register(verbs)`, which
 # adds its subparsers and sets `handler` (a Handler) as the default.
-BUILTIN_VERB_MODULES: tuple[str, ...] = ("modelops.gate.verbs", "modelops.gitops.verbs")
+BUILTIN_VERB_MODULES: tuple[str, ...] = ("modelops.gate.verbs", "modelops.gitops.verbs",
+                                         "modelops.envs.verbs")
 
 
 class _Parser(argparse.ArgumentParser):

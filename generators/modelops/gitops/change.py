@@ -9,20 +9,15 @@ commit are byte-identical to what CI's `render --check` expects.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from modelops import render
-from modelops.errors import UsageError
 from modelops.gitops.git import GitError
 from modelops.gitops.workspace import GitOpsError, Snapshot, Workspace
+from modelops.yamledit import EditError, replace_scalars
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BOM = "\ufeff"
+URI_PATH = ("spec", "artifact", "uri")
 
 
 @dataclass(frozen=True)
@@ -34,47 +29,12 @@ class Outcome:
     files: tuple[str, ...]
 
 
-def _uri_node(root: yaml.Node) -> yaml.ScalarNode | None:
-    node: yaml.Node | None = root
-    for key in ("spec", "artifact", "uri"):
-        if not isinstance(node, yaml.MappingNode):
-            return None
-        node = next((v for k, v in node.value
-                     if isinstance(k, yaml.ScalarNode) and k.value == key), None)
-    return node if isinstance(node, yaml.ScalarNode) else None
-
-
-def _quoted(value: str, style: str | None) -> str:
-    if style == "'":
-        return "'" + value.replace("'", "''") + "'"
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
-
-
 def replace_uri(text: str, shown: str, new_uri: str) -> str:
     """`text` of a spec with only the value of `spec.artifact.uri` replaced."""
-    bom = text.startswith(_BOM)
-    body = text[1:] if bom else text
     try:
-        root = yaml.compose(body, Loader=_Loader)
-        old = yaml.load(body, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{shown}: not valid YAML, fix it first: {exc}") from None
-    node = _uri_node(root) if root is not None else None
-    if node is None:
-        raise UsageError(f"{shown}: has no spec.artifact.uri to change")
-    start, end = node.start_mark.index, node.end_mark.index
-    candidates = ([new_uri] if not node.style else []) + [_quoted(new_uri, node.style)]
-    for candidate in candidates:
-        edited = body[:start] + candidate + body[end:]
-        try:
-            data = yaml.load(edited, Loader=_Loader)
-        except yaml.YAMLError:
-            continue
-        old["spec"]["artifact"]["uri"] = new_uri
-        if data == old:
-            return (_BOM if bom else "") + edited
-    raise GitOpsError(f"{shown}: could not rewrite spec.artifact.uri without changing "
-                      "anything else; edit it by hand")
+        return replace_scalars(text, shown, {URI_PATH: new_uri})
+    except EditError as exc:
+        raise GitOpsError(str(exc)) from None
 
 
 def commit_uri(ws: Workspace, before: Snapshot, env: str, model_file: Path, new_uri: str,
