@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from modelops import runtimes
+from modelops import promotion, runtimes
 from modelops.clashes import clash_problems
 from modelops.errors import InputError, Problem, UsageError
 from modelops.quantity import parse_bytes
@@ -130,6 +130,8 @@ class Repository:
             settings += self.readable_settings(n for n in self.environment_names()
                                                if n not in names)
             problems.extend(clash_problems(settings, selected=names))
+            problems.extend(promotion.unknown_sources(settings[:len(loaded)],
+                                                      self.environment_names()))
         if problems:
             raise InputError(problems)
         return loaded
@@ -144,6 +146,7 @@ class Repository:
             except InputError as exc:
                 problems.extend(exc.problems)
         problems.extend(clash_problems(found))
+        problems.extend(promotion.unknown_sources(found, self.environment_names()))
         if problems:
             raise InputError(problems)
         return found
@@ -185,10 +188,12 @@ class Repository:
                                 "needs an environment.yaml (delete the folder to remove the "
                                 "environment)")
         env_doc, env = _load_spec(env_path, self.relative(env_path), Environment, problems)
-        if env_doc is not None and env is not None and env.metadata.name != name:
-            problems.append(_problem(env_doc, ("metadata", "name"),
-                                     f"{env.metadata.name!r} must equal the environment "
-                                     f"folder name {name!r}"))
+        if env_doc is not None and env is not None:
+            if env.metadata.name != name:
+                problems.append(_problem(env_doc, ("metadata", "name"),
+                                         f"{env.metadata.name!r} must equal the environment "
+                                         f"folder name {name!r}"))
+            problems.extend(promotion.settings_problems(env_doc, env))
         return env_doc, env
 
     def load_environment(self, name: str) -> LoadedEnvironment:

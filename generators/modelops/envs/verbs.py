@@ -38,6 +38,6 @@ def _new(args: argparse.Namespace, repo: Repository) -> int:
     for path in written:
         print(f"  {path}")
     print(f"Review what was copied from {args.source} (server pools, limits, "
-          "spec.artifacts.allowedPrefixes), then run `make render`: it renders "
+          "spec.artifacts.allowedPrefixes, spec.promotion), then run `make render`: it renders "
           f"environments/{args.name}/rendered/ and the Argo CD project, and commit it all.")
     return EXIT_OK

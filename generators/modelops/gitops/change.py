@@ -1,8 +1,9 @@
 """One artifact-URI change as one commit: edit the spec, re-render, commit, or undo it all.
 
 Both rollback (when a plain revert would also undo other models' changes) and promote end up
-here. The spec is edited in place at the exact characters of `spec.artifact.uri`, so comments,
-key order and quoting style survive and the diff a reviewer sees is one line. Rendering goes
+here. A spec is edited in place at the exact characters of the values that change
+(`modelops.yamledit`), so comments, key order and quoting style survive and the diff a
+reviewer sees is those lines. Rendering goes
 through the same `render.write_environments` as `make render`, so the rendered files in the
 commit are byte-identical to what CI's `render --check` expects.
 """
@@ -39,17 +40,24 @@ def replace_uri(text: str, shown: str, new_uri: str) -> str:
 
 def commit_uri(ws: Workspace, before: Snapshot, env: str, model_file: Path, new_uri: str,
                message: str) -> Outcome:
-    """Set the URI in `model_file`, re-render `env`, and commit both as one commit.
+    """Set the URI in `model_file`, re-render `env`, and commit both as one commit."""
+    raw = model_file.read_bytes()
+    edited = replace_uri(raw.decode("utf-8"), ws.repo.relative(model_file), new_uri)
+    return commit_files(ws, before, env, {model_file: edited.encode("utf-8")}, message)
 
-    On any failure (the spec no longer validates, rendering fails, a hook rejects the commit)
+
+def commit_files(ws: Workspace, before: Snapshot, env: str, contents: dict[Path, bytes],
+                 message: str) -> Outcome:
+    """Write `contents` (spec files of `env`), re-render `env`, and commit it all as one commit.
+
+    On any failure (a spec no longer validates, rendering fails, a hook rejects the commit)
     the environment folder is reset to HEAD and the repository verified unchanged.
     """
     env_dir = ws.env_dir(env)
-    shown = ws.repo.relative(model_file)
-    raw = model_file.read_bytes()
     try:
-        edited = replace_uri(raw.decode("utf-8"), shown, new_uri)
-        model_file.write_bytes(edited.encode("utf-8"))
+        for path, content in contents.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
         envs = ws.repo.load_environments([env])
         render.write_environments(ws.repo, envs)
         ws.git.run("add", "--all", "--", env_dir)
