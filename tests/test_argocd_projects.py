@@ -120,3 +120,16 @@ def test_reserved_name_and_missing_repo_url_write_nothing(
     assert "platform/argocd/root-application.yaml:14:5: spec.source.repoURL: the root " \
         "Application needs spec.source.repoURL" in result.stderr
     assert snapshot(repo) == before
+
+
+def test_the_ci_gate_fails_on_a_missing_project(
+        repo: Path, run_main: Callable[..., CliResult]) -> None:
+    shutil.copytree(REPO_ROOT / "policies", repo / "policies")
+    assert run_main("render", repo=repo).rc == 0
+    current = run_main("check", repo=repo)
+    assert "render: 0 stale file(s)\n" in current.stdout, current.stdout + current.stderr
+    (repo / ARGOCD / "projects" / "beta.yaml").unlink()
+    stale = run_main("check", repo=repo)
+    assert stale.rc == 1
+    assert "render: 1 stale file(s); run `make render` and commit the result\n" \
+        "  STALE platform/argocd/projects/beta.yaml\n" in stale.stdout
