@@ -19,7 +19,7 @@ from modelops.errors import UsageError
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOM = "\ufeff"
-Path_ = tuple[str, ...]
+KeyPath = tuple[str, ...]
 
 
 class EditError(Exception):
@@ -48,7 +48,7 @@ def _spelling(value: str, style: str | None) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
 
 
-def replace_scalars(text: str, shown: str, values: Mapping[Path_, str]) -> str:
+def replace_scalars(text: str, shown: str, values: Mapping[KeyPath, str]) -> str:
     """`text` with only the string values at `values`' paths replaced."""
     bom = text.startswith(_BOM)
     body = text[1:] if bom else text
@@ -80,7 +80,7 @@ def replace_scalars(text: str, shown: str, values: Mapping[Path_, str]) -> str:
                     "without changing anything else; edit it by hand")
 
 
-def with_values(data: Any, values: Mapping[Path_, Any]) -> Any:
+def with_values(data: Any, values: Mapping[KeyPath, Any]) -> Any:
     """A deep copy of `data` with `values` set at their paths."""
     result = copy.deepcopy(data)
     for path, value in values.items():
