@@ -328,45 +328,6 @@ def test_conflicting_later_change_leaves_the_repository_exactly_as_it_was(repo: 
     assert_current(repo)
 
 
-# --------------------------------------------------------------------------- promote
-
-
-def test_promote_copies_only_the_uri(repo: Path) -> None:
-    staging_uri = "gs://acme-models-staging/fraud-detector/2026-11-12-5b7d20"
-    # out of the box prod trusts only its own bucket: refused, with the loader's message
-    before = state(repo)
-    result = cli(repo, "promote", "fraud-detector", "--from", "staging", "--to", "prod")
-    assert result.rc == 2
-    assert (f"{SPEC}:10:10: spec.artifact.uri: '{staging_uri}' is not under an allowed "
-            "prefix of environment 'prod'") in result.stderr
-    assert state(repo) == before
-    start = commit(repo, "prod: trust the staging bucket",
-                   ("environments/prod/environment.yaml", "      - gs://acme-models-prod/\n",
-                    "      - gs://acme-models-prod/\n      - gs://acme-models-staging/\n"))
-    staging_before = {k: v for k, v in snapshot(repo / "environments" / "staging").items()}
-    spec_before = (repo / SPEC).read_text()
-    result = cli(repo, "promote", "fraud-detector", "--from", "staging", "--to", "prod")
-    assert result.rc == 0, result.stderr
-    assert_appended(repo, start)
-    subject = git(repo, "log", "-1", "--format=%s")
-    assert subject == f"Promote fraud-detector to prod: {staging_uri}\n"
-    assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == [
-        SPEC, MODEL_FILE]
-    assert (repo / SPEC).read_text() == spec_before.replace(U0, staging_uri)
-    assert uri_in(repo, MODEL_FILE) == staging_uri
-    assert "memory: 2Gi" in (repo / SPEC).read_text()  # staging has 1800Mi: not copied
-    assert snapshot(repo / "environments" / "staging") == staging_before
-    assert_current(repo)
-    head = git(repo, "rev-parse", "HEAD")
-    again = cli(repo, "promote", "fraud-detector", "--from", "staging", "--to", "prod")
-    assert again.rc == 0 and "nothing to do" in again.stdout
-    assert git(repo, "rev-parse", "HEAD") == head
-    # a promotion is rolled back like any artifact change
-    result = cli(repo, "rollback", "prod", "fraud-detector")
-    assert result.rc == 0, result.stderr
-    assert uri_in(repo, SPEC) == U0
-
-
 # --------------------------------------------------------------------------- spec editing
 
 

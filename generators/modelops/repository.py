@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from modelops import runtimes
+from modelops import promotion, runtimes
+from modelops.clashes import clash_problems
 from modelops.errors import InputError, Problem, UsageError
 from modelops.quantity import parse_bytes
+from modelops.settings import EnvironmentSettings
 from modelops.spec import Environment, ModelDeployment
 from modelops.yamlsource import SourceDocument, load_yaml
 
@@ -103,7 +105,11 @@ class Repository:
                                                          RENDERED_DIR)))
 
     def load_environments(self, names: Sequence[str]) -> list[LoadedEnvironment]:
-        """Load several environments, reporting the problems of all of them together."""
+        """Load several environments, reporting the problems of all of them together.
+
+        The settings of every other environment are read too, so that one sharing a cluster
+        and namespace with a loaded one is an error whichever of the two is selected.
+        """
         loaded: list[LoadedEnvironment] = []
         problems: list[Problem] = []
         for name in names:
@@ -111,9 +117,42 @@ class Repository:
                 loaded.append(self.load_environment(name))
             except InputError as exc:
                 problems.extend(exc.problems)
+        if loaded:
+            settings = [EnvironmentSettings(env.name, env.doc, env.spec) for env in loaded]
+            settings += self.readable_settings(n for n in self.environment_names()
+                                               if n not in names)
+            problems.extend(clash_problems(settings, selected=names))
+            problems.extend(promotion.unknown_sources(settings[:len(loaded)],
+                                                      self.environment_names()))
         if problems:
             raise InputError(problems)
         return loaded
+
+    def load_all_settings(self) -> list[EnvironmentSettings]:
+        """The settings of every environment, or every problem with them (clashes included)."""
+        found: list[EnvironmentSettings] = []
+        problems: list[Problem] = []
+        for name in self.environment_names():
+            try:
+                found.append(self.load_settings(name))
+            except InputError as exc:
+                problems.extend(exc.problems)
+        problems.extend(clash_problems(found))
+        problems.extend(promotion.unknown_sources(found, self.environment_names()))
+        if problems:
+            raise InputError(problems)
+        return found
+
+    def readable_settings(self, names: Iterable[str]) -> list[EnvironmentSettings]:
+        """The settings of those environments whose environment.yaml is valid; a broken one
+        is reported when it is loaded itself."""
+        found: list[EnvironmentSettings] = []
+        for name in names:
+            try:
+                found.append(self.load_settings(name))
+            except InputError:
+                continue
+        return found
 
     def select(self, names: Sequence[str] | None) -> list[str]:
         known = self.environment_names()
@@ -124,24 +163,40 @@ class Repository:
             raise UsageError(f"unknown environment {unknown[0]!r}; known: {', '.join(known)}")
         return sorted(set(names))
 
-    def load_environment(self, name: str) -> LoadedEnvironment:
+    def load_settings(self, name: str) -> EnvironmentSettings:
+        """Only `environment.yaml` of one environment, validated (no model specs read)."""
         problems: list[Problem] = []
+        env_doc, env = self._load_settings(name, problems)
+        if problems:
+            raise InputError(problems)
+        assert env_doc is not None and env is not None
+        return EnvironmentSettings(name, env_doc, env)
+
+    def _load_settings(self, name: str, problems: list[Problem]
+                       ) -> tuple[SourceDocument | None, Environment | None]:
         env_path = self.environment_dir(name) / ENVIRONMENT_FILE
         if not env_path.is_file():
             raise InputError.at(self.relative(env_path), "missing: every environment folder "
                                 "needs an environment.yaml (delete the folder to remove the "
                                 "environment)")
         env_doc, env = _load_spec(env_path, self.relative(env_path), Environment, problems)
+        if env_doc is not None and env is not None:
+            if env.metadata.name != name:
+                problems.append(_problem(env_doc, ("metadata", "name"),
+                                         f"{env.metadata.name!r} must equal the environment "
+                                         f"folder name {name!r}"))
+            problems.extend(promotion.settings_problems(env_doc, env))
+        return env_doc, env
+
+    def load_environment(self, name: str) -> LoadedEnvironment:
+        problems: list[Problem] = []
+        env_doc, env = self._load_settings(name, problems)
         models: list[LoadedModel] = []
         for path in self._model_files(name, problems):
             doc, model = _load_spec(path, self.relative(path), ModelDeployment, problems)
             if doc is not None and model is not None:
                 models.append(LoadedModel(doc, model))
         if env_doc is not None and env is not None:
-            if env.metadata.name != name:
-                problems.append(_problem(env_doc, ("metadata", "name"),
-                                         f"{env.metadata.name!r} must equal the environment "
-                                         f"folder name {name!r}"))
             problems.extend(_cross_check(env_doc, env, models))
         if problems:
             raise InputError(problems)

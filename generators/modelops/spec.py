@@ -237,8 +237,19 @@ class ModelDeployment(Strict):
 # ---------------------------------------------------------------- Environment
 
 
+RESERVED_ENVIRONMENT_NAMES = ("platform",)
+
+
+def _environment_name(value: str) -> str:
+    if value in RESERVED_ENVIRONMENT_NAMES:
+        raise ValueError(f"{value!r} is reserved: the Argo CD project modelops-{value} holds "
+                         "the cluster-wide components")
+    return value
+
+
 class EnvironmentMetadata(Strict):
-    name: DnsLabel = Field(description="Must equal the environment's folder name")
+    name: Annotated[DnsLabel, AfterValidator(_environment_name)] = Field(
+        description="Must equal the environment's folder name")
 
 
 class Cluster(Strict):
@@ -251,6 +262,37 @@ class ArtifactPolicy(Strict):
         min_length=1, description="scheme://bucket/prefix/ every artifact URI must start with")
     storage_secret: DnsSubdomain | None = Field(default=None,
                                                 description="rclone secret (Model.spec.secretName)")
+
+
+def _prefix(value: str) -> str:
+    _uri(value)
+    if not value.endswith("/"):
+        raise ValueError(f"{value!r} must end with '/': a rewrite replaces a whole folder, "
+                         "so gs://bucket-a/ never matches gs://bucket-ab/")
+    return value
+
+
+UriPrefix = Annotated[str, AfterValidator(_prefix),
+                      Field(description="scheme://bucket/folder/, ending in '/'")]
+
+
+class RewriteRule(Strict):
+    """A URI of the source environment that starts with `from` is promoted as `to` + rest."""
+
+    source_prefix: UriPrefix = Field(alias="from", description="Prefix of the source "
+                                     "environment's URIs")
+    target_prefix: UriPrefix = Field(alias="to", description="What the prefix becomes here; "
+                                     "under one of artifacts.allowedPrefixes")
+
+
+class PromotionSource(Strict):
+    """An environment whose artifacts `modelops promote` may bring into this one."""
+
+    environment: DnsLabel = Field(alias="from", description="The environment promoted from")
+    rewrite: list[RewriteRule] = Field(
+        default_factory=list, max_length=32,
+        description="Where its artifacts live here (a release process copies them); a URI "
+        "no rule matches is promoted unchanged and must be on artifacts.allowedPrefixes")
 
 
 class ServerPool(Strict):
@@ -321,6 +363,10 @@ class EnvironmentSpec(Strict):
     kafka: Kafka
     smoke: SmokeSettings
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    promotion: list[PromotionSource] = Field(
+        default_factory=list, max_length=16,
+        description="Environments `modelops promote` may bring models from, and how their "
+        "artifact URIs map to this environment's")
 
 
 class Environment(Strict):

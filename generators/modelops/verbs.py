@@ -42,15 +42,19 @@ def register(verbs: Any) -> None:
 
 
 def _render(args: argparse.Namespace, repo: Repository) -> int:
-    from modelops import render, schemas
+    from modelops import argocd, render, schemas
 
     names = repo.select(args.env)
     envs = repo.load_environments(names)
     schema_dir = repo.root / schemas.SCHEMA_DIR
+    # The Argo CD projects depend on every environment: rendered only when all are.
+    projects = None if args.env else argocd.planned_files(repo)
     if args.check:
         drifts = render.check_environments(repo, envs)
         drifts += render.compare_files(repo.relative(schema_dir), schemas.schema_files(),
                                        render.read_tree(schema_dir))
+        if not args.env:
+            drifts += argocd.check_projects(repo)
         for drift in drifts:
             sys.stdout.write(drift.diff)
         if drifts:
@@ -65,6 +69,9 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
         render.write_if_changed(schema_dir / filename, content)
     for name, count in counts.items():
         print(f"{name}: {count} objects -> {repo.relative(repo.rendered_dir(name))}")
+    if projects is not None:
+        for path in argocd.write_projects(repo, projects):
+            print(f"Argo CD: {path}")
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelops import checks, render
+from modelops import argocd, checks, render
 from modelops.errors import InputError, Problem
 from modelops.gate.manifests import (
     Manifest,
@@ -119,7 +119,9 @@ def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyE
 def _render_check(repo: Repository, names: list[str],
                   scopes: Mapping[str, EnvironmentScope]) -> list[render.Drift]:
     envs = repo.load_environments(names)
-    return render.check_environments(repo, envs, scope=lambda env, rel: scopes[env].accepts(rel))
+    drifts = render.check_environments(repo, envs,
+                                       scope=lambda env, rel: scopes[env].accepts(rel))
+    return drifts + argocd.check_projects(repo)
 
 
 def _render_check_outcome(repo: Repository, names: list[str],

@@ -25,7 +25,8 @@ def format_text(report: CheckReport) -> str:
     lines = []
     if report.base:
         lines.append(f"base {report.base} ({(report.base_commit or '')[:12]})")
-    lines.append(f"render: {len(report.drifts)} stale file(s)")
+    lines.append(f"render: {len(report.drifts)} stale file(s)"
+                 + ("; run `make render` and commit the result" if report.drifts else ""))
     for drift in report.drifts:
         lines.append(f"  STALE {drift.path}")
     lines.append(f"schemas: {report.validated} object(s) validated, "

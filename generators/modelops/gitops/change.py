@@ -1,28 +1,24 @@
 """One artifact-URI change as one commit: edit the spec, re-render, commit, or undo it all.
 
 Both rollback (when a plain revert would also undo other models' changes) and promote end up
-here. The spec is edited in place at the exact characters of `spec.artifact.uri`, so comments,
-key order and quoting style survive and the diff a reviewer sees is one line. Rendering goes
+here. A spec is edited in place at the exact characters of the values that change
+(`modelops.yamledit`), so comments, key order and quoting style survive and the diff a
+reviewer sees is those lines. Rendering goes
 through the same `render.write_environments` as `make render`, so the rendered files in the
 commit are byte-identical to what CI's `render --check` expects.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from modelops import render
-from modelops.errors import UsageError
 from modelops.gitops.git import GitError
 from modelops.gitops.workspace import GitOpsError, Snapshot, Workspace
+from modelops.yamledit import EditError, replace_scalars
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BOM = "\ufeff"
+URI_PATH = ("spec", "artifact", "uri")
 
 
 @dataclass(frozen=True)
@@ -34,62 +30,34 @@ class Outcome:
     files: tuple[str, ...]
 
 
-def _uri_node(root: yaml.Node) -> yaml.ScalarNode | None:
-    node: yaml.Node | None = root
-    for key in ("spec", "artifact", "uri"):
-        if not isinstance(node, yaml.MappingNode):
-            return None
-        node = next((v for k, v in node.value
-                     if isinstance(k, yaml.ScalarNode) and k.value == key), None)
-    return node if isinstance(node, yaml.ScalarNode) else None
-
-
-def _quoted(value: str, style: str | None) -> str:
-    if style == "'":
-        return "'" + value.replace("'", "''") + "'"
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
-
-
 def replace_uri(text: str, shown: str, new_uri: str) -> str:
     """`text` of a spec with only the value of `spec.artifact.uri` replaced."""
-    bom = text.startswith(_BOM)
-    body = text[1:] if bom else text
     try:
-        root = yaml.compose(body, Loader=_Loader)
-        old = yaml.load(body, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{shown}: not valid YAML, fix it first: {exc}") from None
-    node = _uri_node(root) if root is not None else None
-    if node is None:
-        raise UsageError(f"{shown}: has no spec.artifact.uri to change")
-    start, end = node.start_mark.index, node.end_mark.index
-    candidates = ([new_uri] if not node.style else []) + [_quoted(new_uri, node.style)]
-    for candidate in candidates:
-        edited = body[:start] + candidate + body[end:]
-        try:
-            data = yaml.load(edited, Loader=_Loader)
-        except yaml.YAMLError:
-            continue
-        old["spec"]["artifact"]["uri"] = new_uri
-        if data == old:
-            return (_BOM if bom else "") + edited
-    raise GitOpsError(f"{shown}: could not rewrite spec.artifact.uri without changing "
-                      "anything else; edit it by hand")
+        return replace_scalars(text, shown, {URI_PATH: new_uri})
+    except EditError as exc:
+        raise GitOpsError(str(exc)) from None
 
 
 def commit_uri(ws: Workspace, before: Snapshot, env: str, model_file: Path, new_uri: str,
                message: str) -> Outcome:
-    """Set the URI in `model_file`, re-render `env`, and commit both as one commit.
+    """Set the URI in `model_file`, re-render `env`, and commit both as one commit."""
+    raw = model_file.read_bytes()
+    edited = replace_uri(raw.decode("utf-8"), ws.repo.relative(model_file), new_uri)
+    return commit_files(ws, before, env, {model_file: edited.encode("utf-8")}, message)
 
-    On any failure (the spec no longer validates, rendering fails, a hook rejects the commit)
+
+def commit_files(ws: Workspace, before: Snapshot, env: str, contents: dict[Path, bytes],
+                 message: str) -> Outcome:
+    """Write `contents` (spec files of `env`), re-render `env`, and commit it all as one commit.
+
+    On any failure (a spec no longer validates, rendering fails, a hook rejects the commit)
     the environment folder is reset to HEAD and the repository verified unchanged.
     """
     env_dir = ws.env_dir(env)
-    shown = ws.repo.relative(model_file)
-    raw = model_file.read_bytes()
     try:
-        edited = replace_uri(raw.decode("utf-8"), shown, new_uri)
-        model_file.write_bytes(edited.encode("utf-8"))
+        for path, content in contents.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
         envs = ws.repo.load_environments([env])
         render.write_environments(ws.repo, envs)
         ws.git.run("add", "--all", "--", env_dir)

@@ -43,9 +43,10 @@ def register(verbs: Any) -> None:
                            "reverting (for when a later change conflicts with the revert)")
     back.set_defaults(handler=_rollback)
 
-    prom = verbs.add_parser("promote", help="copy a model's artifact URI from one environment "
-                            "to another, re-render, commit")
-    prom.add_argument("model", metavar="MODEL")
+    prom = verbs.add_parser("promote", help="bring models' artifacts (or new models) from one "
+                            "environment to another, as the target's spec.promotion maps "
+                            "them; re-render; one commit")
+    prom.add_argument("models", nargs="+", metavar="MODEL")
     prom.add_argument("--from", dest="source", required=True, metavar="ENV")
     prom.add_argument("--to", dest="target", required=True, metavar="ENV")
     prom.set_defaults(handler=_promote)
@@ -101,12 +102,15 @@ def _promote(args: argparse.Namespace, repo: Repository) -> int:
     ws = Workspace.open(repo)
     before = ws.require_clean()
     try:
-        outcome = promote(ws, before, args.model, args.source, args.target)
+        outcome, steps = promote(ws, before, args.models, args.source, args.target)
     except (GitOpsError, GitError) as exc:
         return _failed(exc)
     if outcome is None:
-        print(f"{args.target}/{args.model} already deploys the {args.source} artifact; "
-              "nothing to do")
+        print(f"{args.target} already runs the {args.source} artifact of "
+              f"{', '.join(args.models)}; nothing to do")
         return EXIT_OK
-    _report(outcome, [f"Promoted {args.model} from {args.source} to {args.target}"])
+    moved = {s.model for s in steps}
+    _report(outcome, [f"Promoted from {args.source} to {args.target}:"]
+            + [f"  {s.model}: {s.previous or '(new model)'} -> {s.uri}" for s in steps]
+            + [f"  {m}: already current" for m in dict.fromkeys(args.models) if m not in moved])
     return EXIT_OK

@@ -1,0 +1,1 @@
+"""Environment verbs: `modelops env new`, scaffolding an environment from an existing one."""
