@@ -54,8 +54,8 @@ def verb_entries() -> list[EntryPoint]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # A run builds a few hundred thousand long-lived objects and no garbage cycles worth
-    # collecting; the cyclic collector rescanning them doubled render time at 1,000 models.
+    # A run builds many long-lived objects and no garbage cycles worth collecting; the cyclic
+    # collector would only rescan them (`make bench SUITE=render` shows the cost).
     gc.disable()
     try:
         args = build_parser().parse_args(argv)

@@ -150,7 +150,7 @@ class Git:
         """Contents of `<rev>:<path>` objects in one `cat-file --batch` call (None if absent)."""
         if not specs:
             return []
-        # --buffer: without it git flushes after every object, ~1 ms each through a pipe.
+        # --buffer: without it git flushes after every object through the pipe.
         out = self.run_bytes("cat-file", "--batch", "--buffer",
                              stdin="".join(f"{s}\n" for s in specs).encode())
         blobs: list[bytes | None] = []

@@ -175,8 +175,8 @@ class _Preparer:
 def _merge_type_alternatives(out: dict[str, Any]) -> None:
     """`anyOf`/`oneOf` of bare types (int-or-string, Quantity) -> one `type` with the same meaning.
 
-    Both engines run alternatives as try/except; in fastjsonschema's generated code a raise
-    inside a large function costs ~0.15 ms, which made every int-or-string field expensive.
+    Both engines run alternatives as try/except, and in fastjsonschema's generated code a raise
+    inside a large function is expensive, so every int-or-string field was.
     For `oneOf`, a type offered by two alternatives (the `null` in Kubernetes' IntOrString)
     matches both and so is invalid; it is left out, as `oneOf` would reject it.
     """
