@@ -3,8 +3,10 @@
 Seldon's scheduler (scheduler/pkg/scheduler, v2.10; research/seldon-core-2.md §2) takes one
 model at a time and:
 
-1. keeps the servers that can take it: the pinned `spec.server` if set, with replicas, whose
-   capabilities include every `spec.requirements` entry;
+1. keeps the servers that can take it: the pinned `spec.server` if set, else every Server
+   (all are shared), with replicas, whose capabilities include every `spec.requirements`
+   entry and `spec.modelType`; a Server that declares no memory request on its inference
+   container is left out here, as no capacity the platform reviewed limits it;
 2. on a server, keeps the replicas whose free memory (capacity x (1 + overcommit%/100) minus
    what is already placed) is at least the model's `spec.memory`, and sorts them by most free
    memory, then lowest index;
@@ -152,9 +154,12 @@ def pool_from_server(server: Mapping[str, Any]) -> Pool:
 def demand_from_model(model: Mapping[str, Any]) -> ModelDemand:
     spec = model.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
+    requirements = set(spec.get("requirements") or ())
+    if isinstance(spec.get("modelType"), str):   # Seldon appends it to the requirements
+        requirements.add(spec["modelType"])
     return ModelDemand(str(model["metadata"]["name"]), _bytes(spec.get("memory")), replicas,
                        int(spec.get("minReplicas") or 0), spec.get("server"),
-                       frozenset(spec.get("requirements") or ()))
+                       frozenset(requirements))
 
 
 def schedule(pools: list[Pool], models: list[ModelDemand]) -> list[Placement]:
@@ -176,6 +181,10 @@ def _place(model: ModelDemand, pools: Mapping[str, Pool]) -> Placement:
             continue
         if missing:
             reasons.append(f"{pool.name}: lacks capabilities {', '.join(missing)}")
+            continue
+        if pool.physical_per_replica == 0:
+            # Seldon would register whatever the ServerConfig gives; nothing here vouches for it.
+            reasons.append(f"{pool.name}: declares no memory request on its inference container")
             continue
         fitting = [r for r in pool.replicas if r.free >= model.memory]
         wanted = model.replicas

@@ -116,9 +116,16 @@ wiring_problems(pipeline) := {[step.name, problem] |
 	sync := synchronous(pipeline)
 	outputs := output_steps(pipeline)
 	some step in steps(pipeline)
-	[ns, step.name] in detector_keys
+	detector_step(ns, step)
 	some problem in step_problems(step, sync, outputs)
 }
+
+# A step is a detector's when its Model is a drift detector, or when it batches its input: a
+# batch is how Seldon feeds a detector asynchronously (upstream samples wire detectors so), and
+# the Model may not be in the same change.
+detector_step(ns, step) if [ns, step.name] in detector_keys
+
+detector_step(_, step) if positive_number(object.get(step, ["batch", "size"], 0))
 
 step_problems(step, sync, outputs) := {p |
 	some p in [

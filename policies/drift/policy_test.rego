@@ -171,3 +171,12 @@ test_malformed_pipeline_does_not_abort if {
 	msgs := messages(array.concat([good_detector], broken), [])
 	any_contains(msgs, "no batch.size above 0")
 }
+
+test_batched_step_in_output_is_a_detector_step_without_its_model if {
+	pipeline := {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": "iris-async-drift", "namespace": "ns"}, "spec": {
+		"steps": [{"name": "iris"}, {"name": "iris-drift-detect", "batch": {"size": 2}, "inputs": ["iris-async-drift.inputs"]}],
+		"output": {"steps": ["iris", "iris-drift-detect"]},
+	}}
+	msgs := [v.msg | some v in drift.deny with input as {"environment": {}, "objects": [pipeline], "cluster": []}]
+	msgs == ["drift detector step iris-drift-detect is in output.steps, so it runs synchronously on the request path"]
+}

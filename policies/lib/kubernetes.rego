@@ -124,6 +124,33 @@ inference_container(server) := [c | some c in containers(server); c.name in infe
 
 server_replicas(server) := object.get(server, ["spec", "replicas"], 1)
 
+# What a Server offers Models (research/seldon-core-2.md §1): `capabilities` replaces its
+# ServerConfig's, `extraCapabilities` is added to them. The ServerConfigs' own lists are Seldon's
+# defaults for mlserver and triton (generators/modelops/runtimes.py keeps the same lists).
+default_capabilities := {
+	"mlserver": ["mlserver", "alibi-detect", "alibi-explain", "huggingface", "lightgbm", "mlflow", "python", "sklearn", "spark-mlib", "xgboost"],
+	"triton": ["triton", "dali", "fil", "onnx", "openvino", "python", "pytorch", "tensorflow", "tensorrt"],
+}
+
+server_capabilities(server) := sort(array_at(server, ["spec", "capabilities"])) if {
+	count(array_at(server, ["spec", "capabilities"])) > 0
+} else := sort(array.concat(object.get(default_capabilities, object.get(server, ["spec", "serverConfig"], ""), []), array_at(server, ["spec", "extraCapabilities"])))
+
+# Whether a Server offers everything a Model requires (their facts: server_fact, model_fact).
+covers(server_fact, model_fact) if {
+	every r in model_fact.requirements {
+		r in server_fact.capabilities
+	}
+}
+
+# What a Model asks of its Server: `requirements`, and `modelType`, which Seldon appends to them.
+model_requirements(model) := sort(array.concat(array_at(model, ["spec", "requirements"]), _model_type(model)))
+
+_model_type(model) := [t] if {
+	t := model.spec.modelType
+	is_string(t)
+} else := []
+
 # The memory one server replica advertises: its inference container's memory request.
 server_capacity(server) := bytes(inference_container(server).resources.requests.memory)
 
@@ -167,12 +194,14 @@ artifact_size_annotation := "modelops.dev/artifact-size"
 # A fact never depends on the environment or on other objects. Rules read the facts of the
 # cluster's objects through the `cluster_*_facts` rules below.
 
-# {"name", "server" (null when unpinned), "replicas", "memory" in bytes, "artifact" (the
-# artifact-size annotation in bytes, else the memory)}; bytes are null when unset or unparseable.
+# {"name", "server" (null when unpinned), "replicas", "requirements", "memory" in bytes,
+# "artifact" (the artifact-size annotation in bytes, else the memory)}; bytes are null when unset
+# or unparseable.
 model_fact(m) := {
 	"name": object.get(m, ["metadata", "name"], ""),
 	"server": object.get(m, ["spec", "server"], null),
 	"replicas": object.get(m, ["spec", "replicas"], 1),
+	"requirements": model_requirements(m),
 	"memory": memory,
 	"artifact": _bytes_or(object.get(m, ["metadata", "annotations", artifact_size_annotation], null), memory),
 } if {
@@ -190,12 +219,14 @@ model_facts := array.concat([object.union(model_fact(m), {"model": m}) | some m 
 cluster_model_facts := [model_fact(m) | some m in cluster; is_seldon(m, "Model")]
 
 # {"name", "capacity" (the inference container's memory request in bytes), "replicas", "ratio"
-# (1 + SELDON_OVERCOMMIT_PERCENTAGE/100)}; capacity and ratio are null when they cannot be read.
+# (1 + SELDON_OVERCOMMIT_PERCENTAGE/100), "capabilities"}; capacity and ratio are null when they
+# cannot be read.
 server_fact(s) := {
 	"name": name(s),
 	"capacity": _capacity_or_null(s),
 	"replicas": server_replicas(s),
 	"ratio": _ratio_or_null(s),
+	"capabilities": server_capabilities(s),
 }
 
 _capacity_or_null(s) := c if {
@@ -269,6 +300,9 @@ cluster_rule_file_facts := [rule_file_fact(pr) | some pr in cluster; is_rule_fil
 drift_annotations := {"modelops.dev/drift-p-value", "modelops.dev/drift-reference-rows", "modelops.dev/drift-batch-size"}
 
 is_drift_detector(model) if component(model) == "drift-detector"
+
+# An alibi-detect Model is a detector whoever wrote it (Seldon's own samples carry no labels).
+is_drift_detector(model) if "alibi-detect" in array_at(model, ["spec", "requirements"])
 
 is_drift_detector(model) if {
 	some key in drift_annotations

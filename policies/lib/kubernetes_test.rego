@@ -79,12 +79,12 @@ _mlserver(memory) := {"name": "mlserver", "resources": {"requests": {"memory": m
 _agent(pct) := {"name": "agent", "env": [{"name": "SELDON_OVERCOMMIT_PERCENTAGE", "value": pct}]}
 
 test_a_server_fact_is_its_capacity_replicas_and_ratio if {
-	lib.server_fact(_server("pool", [_mlserver("8Gi"), _agent("50")])) == {"name": "pool", "capacity": 8589934592, "replicas": 3, "ratio": 1.5}
+	lib.server_fact(_server("pool", [_mlserver("8Gi"), _agent("50")])) == {"name": "pool", "capacity": 8589934592, "replicas": 3, "ratio": 1.5, "capabilities": []}
 	lib.server_fact(_server("pool", [_mlserver("8Gi")])).ratio == 1.1 # Seldon's default 10 %
 }
 
 test_a_server_fact_has_null_for_what_cannot_be_read if {
-	lib.server_fact(_server("pool", [_mlserver("lots"), _agent("many")])) == {"name": "pool", "capacity": null, "replicas": 3, "ratio": null}
+	lib.server_fact(_server("pool", [_mlserver("lots"), _agent("many")])) == {"name": "pool", "capacity": null, "replicas": 3, "ratio": null, "capabilities": []}
 	lib.server_fact(_server("pool", [])).capacity == null
 }
 
@@ -95,4 +95,23 @@ test_server_facts_name_each_server_once_the_reviewed_first if {
 	facts := lib.server_facts with input as {"objects": [reviewed], "cluster": [in_cluster, other]}
 	facts.pool.capacity == 1073741824
 	facts.other.capacity == 4294967296
+}
+
+test_server_capabilities_replace_or_extend_the_server_configs if {
+	mlserver := {"spec": {"serverConfig": "mlserver"}}
+	"sklearn" in lib.server_capabilities(mlserver)
+	not "tensorflow" in lib.server_capabilities(mlserver)
+	"mlserver-1.3.4" in lib.server_capabilities({"spec": {"serverConfig": "mlserver", "extraCapabilities": ["mlserver-1.3.4"]}})
+	lib.server_capabilities({"spec": {"serverConfig": "mlserver", "capabilities": ["only"], "extraCapabilities": ["x"]}}) == ["only"]
+	lib.server_capabilities({"spec": {"serverConfig": "custom"}}) == []
+}
+
+test_model_requirements_include_the_model_type if {
+	lib.model_requirements({"spec": {"requirements": ["sklearn"], "modelType": "mlserver"}}) == ["mlserver", "sklearn"]
+	lib.model_requirements({"spec": {}}) == []
+}
+
+test_an_alibi_detect_model_is_a_detector_without_labels if {
+	lib.is_drift_detector({"spec": {"requirements": ["mlserver", "alibi-detect"]}})
+	not lib.is_drift_detector({"spec": {"requirements": ["sklearn"]}})
 }

@@ -107,6 +107,29 @@ warn contains lib.violation(entry.model, msg) if {
 	msg := sprintf("scaled to maxReplicas, server %s would plan ratio %s, above its configured %s", [entry.server, lib.fixed2(peak), lib.fixed2(pool.ratio)])
 }
 
+# A Model without spec.server goes to whichever Server with the capabilities it requires has room
+# (the placement policy warns about it): denied when it fits on none of them.
+deny contains lib.violation(f.model, msg) if {
+	some f in lib.model_facts
+	f.model
+	f.server == null
+	f.memory != null
+	servers := sort([name | some name in object.keys(pools); lib.covers(lib.server_facts[name], f)])
+	count(servers) > 0
+	every name in servers {
+		not fits(f, name)
+	}
+	msg := sprintf("no spec.server, and it fits on none of the Servers Seldon may place it on (%s): each would exceed its configured ratio, or has smaller or fewer replicas", [lib.text(concat(", ", servers))])
+}
+
+fits(f, name) if {
+	pool := pools[name]
+	f.memory <= pool.per_replica
+	f.replicas <= pool.replicas
+	load := (pool.demand + (f.memory * f.replicas)) / pool.physical
+	load <= pool.ratio
+}
+
 # An unparseable percentage: the agent would not start, and no ratio can be judged.
 deny contains lib.violation(server, msg) if {
 	some server in lib.reviewed_servers

@@ -103,3 +103,32 @@ test_unparseable_overcommit_denied if {
 	some v in result
 	contains(v.msg, "not a number")
 }
+
+unpinned(name, memory, requirements) := {
+	"apiVersion": "mlops.seldon.io/v1alpha1",
+	"kind": "Model",
+	"metadata": {"name": name, "namespace": "models"},
+	"spec": {"memory": memory, "replicas": 1, "requirements": requirements},
+}
+
+mlserver(name, memory) := object.union(server(name, 1, memory, 0), {"spec": {"serverConfig": "mlserver"}})
+
+test_unpinned_model_that_fits_one_capable_server_is_allowed if {
+	doc := {"environment": {}, "objects": [unpinned("m", "6Gi", ["sklearn"])], "cluster": [mlserver("small", "4Gi"), mlserver("big", "8Gi")]}
+	count(overcommit.deny) == 0 with input as doc
+}
+
+test_unpinned_model_that_fits_no_capable_server_is_denied if {
+	full := model("full", "big", "7Gi", 1)
+	doc := {"environment": {}, "objects": [unpinned("m", "6Gi", ["sklearn"])], "cluster": [mlserver("small", "4Gi"), mlserver("big", "8Gi"), full]}
+	[found] := [v | some v in overcommit.deny with input as doc]
+	found.name == "m"
+	contains(found.msg, "fits on none of the Servers Seldon may place it on (big, small)")
+}
+
+test_unpinned_model_ignores_servers_without_its_capabilities if {
+	triton := object.union(server("gpu", 1, "64Gi", 0), {"spec": {"serverConfig": "triton"}})
+	doc := {"environment": {}, "objects": [unpinned("m", "6Gi", ["sklearn"])], "cluster": [mlserver("small", "4Gi"), triton]}
+	[found] := [v | some v in overcommit.deny with input as doc]
+	contains(found.msg, "(small)")
+}

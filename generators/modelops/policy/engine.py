@@ -80,8 +80,9 @@ def inline_context(context: Context, document: str) -> PolicyInput:
     return result
 
 
-class PolicyEngineError(Exception):
-    """The engine rejected a module or failed to evaluate (a broken policy, not bad input)."""
+class PolicyEngineError(UsageError):
+    """The engine rejected a module or failed to evaluate: a broken policy, which the CLI reports
+    as the library's error (exit 2), never as an internal one."""
 
 
 class TestResult(NamedTuple):
@@ -141,8 +142,11 @@ class PolicyEngine(ABC):
         tests = self.library.tests()
         try:
             passed = self.value_of(_NO_INPUT, TEST_RUN_RULE)
-        except PolicyEngineError:
-            return [self._run_alone(test) for test in tests]
+        except PolicyEngineError as exc:
+            alone = [self._run_alone(test) for test in tests]
+            if alone and all(not r.passed and r.detail == alone[0].detail for r in alone):
+                raise PolicyEngineError(f"{self.name}: {alone[0].detail}") from exc
+            return alone
         if not isinstance(passed, list):
             raise PolicyEngineError(f"{TEST_RUN_RULE} is {passed!r}, not a set of test names")
         return [TestResult(t.file, t.rule, t.ref in passed,
