@@ -80,6 +80,11 @@ class CheckReport:
                 for p in failures(env.plan)]
 
     @property
+    def removals(self) -> list[ModelChange]:
+        """Models the change takes out of an environment: allowed, but never a plain pass."""
+        return [c for env in self.environments for c in env.changes if c.status == "removed"]
+
+    @property
     def failed(self) -> bool:
         return bool(self.drifts or self.schema_problems or self.denies or self.unschedulable)
 

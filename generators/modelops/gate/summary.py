@@ -15,6 +15,24 @@ def _verdict(report: CheckReport) -> str:
     return "failed" if report.failed else "passed"
 
 
+def _headline(report: CheckReport) -> str:
+    """The verdict, with the removals a reviewer must confirm when there are any."""
+    removed = len(report.removals)
+    if not removed:
+        return _verdict(report)
+    verdict = "failed" if report.failed else "passed with a warning"
+    return f"{verdict}: {removed} model(s) removed"
+
+
+def _was_deployed(change: ModelChange) -> str:
+    """What a removed model deployed at the base: its artifact and replicas."""
+    old = change.before
+    bounds = (f" ({_value(old.get('minReplicas'))}–{_value(old.get('maxReplicas'))})"
+              if old.get("minReplicas") is not None or old.get("maxReplicas") is not None
+              else "")
+    return f"{_value(old.get('storageUri'))}, replicas {_value(old.get('replicas'))}{bounds}"
+
+
 def _scope_text(env: EnvironmentResult) -> str:
     if env.scope.everything:
         return "everything"
@@ -38,6 +56,9 @@ def format_text(report: CheckReport) -> str:
                      f"{len(env.findings) - denies} warn")
         lines += [f"  {finding}" for finding in env.findings]
         for change in env.changes:
+            if change.status == "removed":
+                lines.append(f"  REMOVED {change.model} (was deploying {_was_deployed(change)})")
+                continue
             lines.append(f"  {change.status} {change.model}: " + ", ".join(
                 f"{key} {_value(change.before.get(key))} -> {_value(change.after.get(key))}"
                 for key in _changed_keys(change)))
@@ -50,7 +71,7 @@ def format_text(report: CheckReport) -> str:
             if placement["outcome"] != "scheduled":
                 lines.append(f"  {placement['outcome'].upper()} {placement['model']}: "
                              f"{placement['reason']}")
-    lines.append(f"check {_verdict(report)}")
+    lines.append(f"check {_headline(report)}")
     return "\n".join(lines) + "\n"
 
 
@@ -71,6 +92,8 @@ def format_json(report: CheckReport) -> str:
 
     doc = {
         "result": _verdict(report),
+        "removedModels": [{"environment": c.environment, "model": c.model,
+                           "before": c.before} for c in report.removals],
         "base": report.base,
         "baseCommit": report.base_commit,
         "engine": report.engine,
@@ -123,7 +146,7 @@ def _pool_rows(env: EnvironmentResult) -> list[str]:
     return rows
 
 
-def _change_row(change: ModelChange) -> str:
+def _change_row(change: ModelChange, removed: bool = False) -> str:
     def both(key: str, code: bool = False) -> str:
         old, new = change.before.get(key), change.after.get(key)
         fmt = (lambda v: f"`{v}`") if code else str
@@ -135,14 +158,17 @@ def _change_row(change: ModelChange) -> str:
 
     replicas = both("replicas")
     bounds = f"{both('minReplicas')}–{both('maxReplicas')}"
+    if removed:
+        return (f"| {change.environment} | {change.model} | "
+                f"{_cell(both('storageUri', code=True))} | {replicas} ({bounds}) |")
     return (f"| {change.environment} | {change.model} | {change.status} | "
             f"{_cell(both('storageUri', code=True))} | {both('memory')} | {replicas} "
             f"({bounds}) |")
 
 
 def format_markdown(report: CheckReport) -> str:
-    icon = "❌" if report.failed else "✅"
-    out = [f"### {icon} modelops check {_verdict(report)}", ""]
+    icon = "❌" if report.failed else "⚠️" if report.removals else "✅"
+    out = [f"### {icon} modelops check {_headline(report)}", ""]
     if report.base:
         scoped = ", ".join(f"{env.name} ({_scope_text(env)})" for env in report.environments)
         out += [f"Against `{report.base}` ({(report.base_commit or '')[:12]}); "
@@ -157,7 +183,15 @@ def format_markdown(report: CheckReport) -> str:
     out.append(f"- Policies ({report.engine}): {len(denies)} deny, {len(warns)} warn")
     out.append(f"- Placement: {len(report.unschedulable)} model(s) cannot be scheduled")
     out.append("")
-    changes = [c for env in report.environments for c in env.changes]
+    if report.removals:
+        out += ["#### ⚠️ Removed models", "",
+                "These models leave their environment when this merges (Argo CD prunes them). "
+                "Confirm that is intended.", "",
+                "| env | model | was deploying | replicas (min–max) |", "|---|---|---|---|"]
+        out += [_change_row(c, removed=True) for c in report.removals]
+        out.append("")
+    changes = [c for env in report.environments for c in env.changes
+               if c.status != "removed"]
     if changes:
         out += ["#### Model changes", "",
                 "| env | model | change | artifact | memory | replicas (min–max) |",
