@@ -124,7 +124,9 @@ def state(root: Path) -> tuple[dict[str, bytes], str, str]:
     """Every file outside .git, `git status --porcelain` and HEAD: "was anything touched?"."""
     files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
              if p.is_file() and ".git" not in p.relative_to(root).parts}
-    status = git(root, "status", "--porcelain", "--untracked-files=all")
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD"],
-                          capture_output=True, text=True, check=False).stdout.strip()
-    return files, status, head
+    def output(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    return (files, output("status", "--porcelain", "--untracked-files=all"),
+            output("rev-parse", "--verify", "--quiet", "HEAD"))

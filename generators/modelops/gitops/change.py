@@ -86,16 +86,19 @@ def commit_uri(ws: Workspace, before: Snapshot, env: str, model_file: Path, new_
     """
     env_dir = ws.env_dir(env)
     shown = ws.repo.relative(model_file)
-    raw = model_file.read_bytes()
     try:
-        edited = replace_uri(raw.decode("utf-8"), shown, new_uri)
+        try:
+            text = model_file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{shown}: not UTF-8 text; fix the file first") from None
+        edited = replace_uri(text, shown, new_uri)
         model_file.write_bytes(edited.encode("utf-8"))
         envs = ws.repo.load_environments([env])
         render.write_environments(ws.repo, envs)
         ws.git.run("add", "--all", "--", env_dir)
         changed = tuple(ws.git.run("diff", "--cached", "--name-only").split())
         commit = ws.commit(message)
-    except GitError as exc:
+    except (GitError, OSError) as exc:
         ws.restore(before, [env_dir])
         raise GitOpsError(f"{exc}; nothing was changed") from None
     except BaseException:  # invalid spec, render failure, Ctrl-C: put everything back
