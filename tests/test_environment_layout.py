@@ -5,13 +5,14 @@ written. Built on a minimal repository of its own, so it holds in any fork.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import snapshot
+from conftest import REPO_ROOT, snapshot
 from minimal_repo import spec_text, uri, write_environment, write_spec
 
 ENV = "alpha"
@@ -90,6 +91,22 @@ def test_stray_file_is_an_error_naming_it(repo: Path, run_main: Any, verb: tuple
     assert len(lines) == 1, result.stderr
     assert hint in lines[0]
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("verb", [("check",), ("policy",), ("validate",)], ids=" ".join)
+def test_gate_verbs_refuse_a_stray_file(repo: Path, run_main: Any,
+                                        verb: tuple[str, ...]) -> None:
+    crd_dir = Path(os.environ.get("MODELOPS_CRD_DIR") or "/nonexistent")
+    if not crd_dir.is_dir():
+        pytest.skip("set MODELOPS_CRD_DIR to the upstream CRDs (see tests/README.md)")
+    shutil.copytree(REPO_ROOT / "policies", repo / "policies")
+    assert run_main(*verb, repo=repo).rc == 0
+    _moved_out_of_models(repo)
+    before = snapshot(repo)
+    result = run_main(*verb, repo=repo)
+    assert result.rc == 2
+    assert f"environments/{ENV}/{MODEL}.yaml:1:1: " in result.stderr
     assert snapshot(repo) == before
 
 
