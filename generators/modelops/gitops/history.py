@@ -106,7 +106,7 @@ def _log_of_path(git: Git, path: str, start: str | None) -> list[_Commit]:
     return commits
 
 
-def rename_source(git: Git, commit: str, path: str) -> str | None:
+def _rename_source(git: Git, commit: str, path: str) -> str | None:
     """The path `commit` renamed to `path` (git's rename detection), or None.
 
     A rename needs the old path gone in the same commit, so a spec made by copying a sibling
@@ -140,7 +140,7 @@ def _log(git: Git, path: str) -> list[_Commit]:
         for commit in _log_of_path(git, path, start):
             commits.append(commit)
             if commit.created:
-                renamed_from = rename_source(git, commit.commit, path)
+                renamed_from = _rename_source(git, commit.commit, path)
                 if renamed_from is not None:
                     start = f"{commit.commit}^"
                     break
