@@ -96,6 +96,26 @@ def test_removal_with_a_failure_still_fails(repo: Path, run_main: Any,
     assert result.stdout.startswith("### ❌ modelops check failed: 1 model(s) removed")
 
 
+def test_removing_a_whole_environment_lists_its_models(repo: Path, run_main: Any,
+                                                      crds: dict[str, str]) -> None:
+    doomed = "beta"
+    write_environment(repo, doomed)
+    write_spec(repo, doomed, GONE, GONE_URI, replicas=3)
+    assert run_main("render", repo=repo).rc == 0
+    commit_all(repo, f"add environment {doomed}", when=2)
+    shutil.rmtree(repo / "environments" / doomed)
+    commit_all(repo, f"remove environment {doomed}", when=3)
+    result = run_cli("check", "--base", "HEAD~1", "--format", "markdown", repo=repo, env=crds)
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "### ⚠️ modelops check passed with a warning: 1 model(s) removed"
+    assert f"Environment(s) removed entirely: {doomed}." in lines
+    assert f"| {doomed} | {GONE} | `{GONE_URI}` | 3 (3–3) |" in lines
+    text = run_cli("check", "--base", "HEAD~1", repo=repo, env=crds)
+    assert f"environment {doomed}: REMOVED with all its models" in text.stdout
+    assert text.stdout.splitlines()[-1] == "check passed with a warning: 1 model(s) removed"
+
+
 @pytest.mark.parametrize("ref", ["no-such-branch", "HEAD~7", "--all", "v1.0^{tree}"])
 def test_a_base_that_names_no_commit_is_named(repo: Path, crds: dict[str, str],
                                               ref: str) -> None:

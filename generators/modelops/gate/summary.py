@@ -71,6 +71,10 @@ def format_text(report: CheckReport) -> str:
             if placement["outcome"] != "scheduled":
                 lines.append(f"  {placement['outcome'].upper()} {placement['model']}: "
                              f"{placement['reason']}")
+    for env_name in sorted({c.environment for c in report.vanished}):
+        lines.append(f"environment {env_name}: REMOVED with all its models")
+        lines += [f"  REMOVED {c.model} (was deploying {_was_deployed(c)})"
+                  for c in report.vanished if c.environment == env_name]
     lines.append(f"check {_headline(report)}")
     return "\n".join(lines) + "\n"
 
@@ -185,9 +189,12 @@ def format_markdown(report: CheckReport) -> str:
     out.append("")
     if report.removals:
         out += ["#### ⚠️ Removed models", "",
-                "These models leave their environment when this merges (Argo CD prunes them). "
-                "Confirm that is intended.", "",
-                "| env | model | was deploying | replicas (min–max) |", "|---|---|---|---|"]
+                "These models stop being deployed when this merges. Confirm that is intended.",
+                ""]
+        gone = sorted({c.environment for c in report.vanished})
+        if gone:
+            out += [f"Environment(s) removed entirely: {', '.join(gone)}.", ""]
+        out += ["| env | model | was deploying | replicas (min–max) |", "|---|---|---|---|"]
         out += [_change_row(c, removed=True) for c in report.removals]
         out.append("")
     changes = [c for env in report.environments for c in env.changes
