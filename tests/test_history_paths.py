@@ -203,6 +203,18 @@ def _not_git(root: Path) -> None:
     shutil.rmtree(root / ".git")
 
 
+def _deleted(root: Path) -> None:
+    _spec(root, SIBLING).unlink()
+    shutil.rmtree(root / "environments" / ENV / "rendered" / "models")
+    commit_all(root, f"remove {SIBLING}", when=9)
+
+
+def _renamed_away(root: Path) -> None:
+    git(root, "mv", f"environments/{ENV}/models/{SIBLING}.yaml",
+        f"environments/{ENV}/models/{RENAMED}.yaml")
+    commit_all(root, f"rename {SIBLING}", when=9)
+
+
 def _nothing(root: Path) -> None:
     pass
 
@@ -223,6 +235,11 @@ BAD = [
     ("to-unknown", _nothing, ["rollback", ENV, SIBLING, "--to", "gs://elsewhere/x"]),
     ("to-current", _nothing, ["rollback", ENV, SIBLING, "--to", uri(SIBLING, "v2")]),
     ("model-added-later-uncommitted", _untracked_spec, ["rollback", ENV, "later"]),
+    ("deleted-spec-history", _deleted, ["history", ENV, SIBLING]),
+    ("deleted-spec-rollback", _deleted, ["rollback", ENV, SIBLING]),
+    ("old-name-after-rename", _renamed_away, ["rollback", ENV, SIBLING]),
+    ("promote-after-rename", _renamed_away,
+     ["promote", SIBLING, "--from", OTHER_ENV, "--to", ENV]),
     ("spec-without-uri", _no_uri, ["rollback", ENV, "bare"]),
     ("spec-broken-yaml", _broken_yaml, ["rollback", ENV, "broken"]),
     ("detached-head", _detach, ["rollback", ENV, SIBLING]),
