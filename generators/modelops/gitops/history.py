@@ -112,19 +112,8 @@ def _rename_source(git: Git, commit: str, path: str) -> str | None:
     A rename needs the old path gone in the same commit, so a spec made by copying a sibling
     (the sibling stays) is never taken for one: it starts its own history.
     """
-    out = git.run("diff-tree", "-r", "-z", "--no-commit-id", "--name-status", "-M", "--root",
-                  commit)
-    fields = [f for f in out.split("\0") if f]
-    i = 0
-    while i < len(fields):
-        status = fields[i]
-        if status[:1] in ("R", "C"):
-            if status[0] == "R" and fields[i + 2] == path:
-                return fields[i + 1]
-            i += 3
-        else:
-            i += 2
-    return None
+    return next((paths[0] for status, paths in git.name_status(commit)
+                 if status.startswith("R") and paths[1] == path), None)
 
 
 def _log(git: Git, path: str) -> list[_Commit]:
