@@ -8,6 +8,7 @@ no token are fixed by the template itself (the platform's choice).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import re
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from modelops.derive import ObjectPlan, Sourced, model_plans, server_plan
+from modelops.errors import UsageError
 from modelops.render import render_object
 from modelops.repository import LoadedEnvironment, LoadedModel
 
@@ -27,9 +29,10 @@ _TOKEN = re.compile(r"@@(\d+)@@")
 @dataclass(frozen=True)
 class FieldOrigin:
     field: str
-    value: str
+    value: str  # the whole value as one line of text (a multi-line string JSON-quoted)
     source: str
     origin: str
+    data: Any = None  # the value itself, for `--format json`
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,26 @@ def _origin(path: str, leaf: Any, table: dict[int, Sourced]) -> FieldOrigin:
         if found:
             whole = _TOKEN.fullmatch(leaf) is not None
             first = table[found[0]]
-            value = _TOKEN.sub(lambda m: _show(table[int(m.group(1))].value), leaf)
             if whole:
-                return FieldOrigin(path, _show(first.value), first.source, first.origin)
+                return FieldOrigin(path, _show(first.value), first.source, first.origin,
+                                   first.value)
+            text = _TOKEN.sub(lambda m: _text(table[int(m.group(1))].value), leaf)
             origins = "; ".join(table[i].origin for i in found)
-            return FieldOrigin(path, value, "derived", f"template text with {origins}")
-    return FieldOrigin(path, _show(leaf), "template", "fixed by the platform template")
+            return FieldOrigin(path, _show(text), "derived", f"template text with {origins}",
+                               text)
+    return FieldOrigin(path, _show(leaf), "template", "fixed by the platform template", leaf)
+
+
+def _text(value: Any) -> str:
+    """A value as it reads inside a string."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return value if "\n" not in value else value.splitlines()[0] + " …"
-    return json.dumps(value, sort_keys=True)
+    """A whole value on one line: strings as they are unless they span lines, others as JSON."""
+    if isinstance(value, str) and not any(c in value for c in "\n\r"):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -102,16 +113,51 @@ def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
                 yield f"{path}[{i}]", value
 
 
+def select_field(objects: list[ObjectExplanation], path: str) -> list[ObjectExplanation]:
+    """Only `path` (and the fields under it) of each object that has it; unknown is an error."""
+    def wanted(field: str) -> bool:
+        return field == path or field.startswith((f"{path}.", f"{path}["))
+
+    chosen = [ObjectExplanation(o.kind, o.name, o.path, [f for f in o.fields if wanted(f.field)])
+              for o in objects]
+    chosen = [o for o in chosen if o.fields]
+    if not chosen:
+        known = sorted({f.field for o in objects for f in o.fields})
+        close = difflib.get_close_matches(path, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else \
+            "; run without --field to see every field"
+        raise UsageError(f"no rendered field {path!r} in this model's objects{hint}")
+    return chosen
+
+
 def format_text(model: str, env: str, source: str,
                 objects: list[ObjectExplanation]) -> str:
+    """One table per object: field, value, source, origin. Values are never shortened; a
+    long one pushes its own row's last columns right."""
     lines = [f"{model} in {env}  (from {source})", ""]
     for obj in objects:
         lines.append(f"{obj.kind} {obj.name}  -> rendered/{obj.path}")
         width = max((len(f.field) for f in obj.fields), default=0)
         vwidth = min(40, max((len(f.value) for f in obj.fields), default=0))
         for item in obj.fields:
-            value = item.value if len(item.value) <= 40 else item.value[:39] + "…"
-            lines.append(f"  {item.field:<{width}}  {value:<{vwidth}}  {item.source:<11}  "
+            lines.append(f"  {item.field:<{width}}  {item.value:<{vwidth}}  {item.source:<11}  "
                          f"{item.origin}")
         lines.append("")
     return "\n".join(lines)
+
+
+def format_json(model: str, env: str, source: str, objects: list[ObjectExplanation]) -> str:
+    """The documented JSON shape of `modelops explain --format json` (see the README)."""
+    doc = {
+        "model": model,
+        "environment": env,
+        "spec": source,
+        "objects": [{
+            "kind": obj.kind,
+            "name": obj.name,
+            "path": f"rendered/{obj.path}",
+            "fields": [{"field": f.field, "value": f.data, "source": f.source,
+                        "origin": f.origin} for f in obj.fields],
+        } for obj in objects],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

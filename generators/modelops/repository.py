@@ -22,15 +22,31 @@ from pydantic import BaseModel, ValidationError
 from modelops import promotion, runtimes
 from modelops.clashes import clash_problems
 from modelops.errors import InputError, Problem, UsageError
+from modelops.layout import (
+    ENVIRONMENT_FILE,
+    ENVIRONMENTS_DIR,
+    MODELS_DIR,
+    RENDERED_DIR,
+    SPEC_SUFFIX,
+    environment_problems,
+    is_environment,
+    layout_problems,
+)
 from modelops.quantity import parse_bytes
 from modelops.settings import EnvironmentSettings
 from modelops.spec import Environment, ModelDeployment
 from modelops.yamlsource import SourceDocument, load_yaml
 
-ENVIRONMENTS_DIR = "environments"
-ENVIRONMENT_FILE = "environment.yaml"
-MODELS_DIR = "models"
-RENDERED_DIR = "rendered"
+__all__ = [
+    "ENVIRONMENTS_DIR",
+    "ENVIRONMENT_FILE",
+    "MODELS_DIR",
+    "RENDERED_DIR",
+    "LoadedEnvironment",
+    "LoadedModel",
+    "Repository",
+]
+
 MAX_NAME = 63
 # Objects derived from a model's name, and the longest suffix or prefix each adds.
 DERIVED_NAME_PARTS = ("-candidate", "-explainer", "-drift", "-pipeline", "-rollout",
@@ -99,10 +115,7 @@ class Repository:
         """Every environment folder, including one that lost its environment.yaml (an error
         when loaded, so its rendered tree is never silently left unchecked)."""
         base = self.root / ENVIRONMENTS_DIR
-        return sorted(p.name for p in base.iterdir()
-                      if p.is_dir() and not p.name.startswith(".")
-                      and any((p / f).exists() for f in (ENVIRONMENT_FILE, MODELS_DIR,
-                                                         RENDERED_DIR)))
+        return sorted(p.name for p in base.iterdir() if is_environment(p))
 
     def load_environments(self, names: Sequence[str]) -> list[LoadedEnvironment]:
         """Load several environments, reporting the problems of all of them together.
@@ -155,13 +168,26 @@ class Repository:
         return found
 
     def select(self, names: Sequence[str] | None) -> list[str]:
+        """The environments a verb works on.
+
+        Every file under environments/ that nothing would read is an error (see `layout`),
+        whichever environments are chosen; the specs' own problems are reported with them,
+        so one run shows everything wrong.
+        """
         known = self.environment_names()
-        if not names:
-            return known
-        unknown = [n for n in names if n not in known]
+        chosen = known if not names else sorted(set(names))
+        unknown = [n for n in chosen if n not in known]
         if unknown:
             raise UsageError(f"unknown environment {unknown[0]!r}; known: {', '.join(known)}")
-        return sorted(set(names))
+        stray = layout_problems(self.root)
+        if stray:
+            problems = set(stray)
+            try:
+                self.load_environments(chosen)
+            except InputError as exc:
+                problems.update(exc.problems)
+            raise InputError(list(problems))
+        return chosen
 
     def load_settings(self, name: str) -> EnvironmentSettings:
         """Only `environment.yaml` of one environment, validated (no model specs read)."""
@@ -189,10 +215,10 @@ class Repository:
         return env_doc, env
 
     def load_environment(self, name: str) -> LoadedEnvironment:
-        problems: list[Problem] = []
+        problems = environment_problems(self.root, name)
         env_doc, env = self._load_settings(name, problems)
         models: list[LoadedModel] = []
-        for path in self._model_files(name, problems):
+        for path in self._model_files(name):
             doc, model = _load_spec(path, self.relative(path), ModelDeployment, problems)
             if doc is not None and model is not None:
                 models.append(LoadedModel(doc, model))
@@ -203,21 +229,14 @@ class Repository:
         assert env_doc is not None and env is not None
         return LoadedEnvironment(name, env_doc, env, tuple(sorted(models, key=lambda m: m.name)))
 
-    def _model_files(self, env: str, problems: list[Problem]) -> Iterator[Path]:
+    def _model_files(self, env: str) -> Iterator[Path]:
+        """The spec files of `env`; anything else in models/ is `layout`'s to report."""
         folder = self.environment_dir(env) / MODELS_DIR
-        if not folder.is_dir():
+        if not folder.is_dir() or folder.is_symlink():
             return
         for path in sorted(folder.iterdir()):
-            shown = self.relative(path)
-            if path.name.startswith(".") or path.name == "README.md":
-                continue
-            if path.is_symlink() or not path.is_file():
-                problems.append(Problem(shown, 1, 1, "", "not a regular file; model specs "
-                                        "are plain <name>.yaml files (no symlinks)"))
-            elif path.suffix != ".yaml":
-                problems.append(Problem(shown, 1, 1, "", "unexpected file in models/; a model "
-                                        "spec is named <name>.yaml"))
-            else:
+            if not path.name.startswith(".") and path.suffix == SPEC_SUFFIX \
+                    and path.is_file() and not path.is_symlink():
                 yield path
 
 

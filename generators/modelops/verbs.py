@@ -38,6 +38,9 @@ def register(verbs: Any) -> None:
     explain = verbs.add_parser("explain", help="where each rendered field of a model comes from")
     explain.add_argument("env", metavar="ENV")
     explain.add_argument("model", metavar="MODEL")
+    explain.add_argument("--field", metavar="PATH",
+                         help="only this field (and those under it), e.g. spec.memory")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
     explain.set_defaults(handler=_explain)
 
 
@@ -104,5 +107,9 @@ def _explain(args: argparse.Namespace, repo: Repository) -> int:
         raise UsageError(f"no model {args.model!r} in environment {env.name!r}; models: "
                          f"{', '.join(m.name for m in env.models)}")
     objects = explain.explain_model(env, model)
-    print(explain.format_text(model.name, env.name, model.doc.display, objects))
+    if args.field is not None:
+        objects = explain.select_field(objects, args.field)
+    formatter = explain.format_json if args.format == "json" else explain.format_text
+    sys.stdout.write(formatter(model.name, env.name, model.doc.display, objects) + (
+        "" if args.format == "json" else "\n"))
     return EXIT_OK

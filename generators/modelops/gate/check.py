@@ -19,6 +19,7 @@ from modelops.errors import InputError, Problem
 from modelops.gate.manifests import (
     Manifest,
     files_at,
+    git,
     is_context,
     kind_of,
     model_of,
@@ -29,7 +30,7 @@ from modelops.gate.manifests import (
 from modelops.gate.scope import FULL, EnvironmentScope, changed_paths, scope_of_changes
 from modelops.plan import PlanReport, failures, plan_objects
 from modelops.policy import Finding, PolicyEngine, build_input, environment_document
-from modelops.repository import Repository
+from modelops.repository import ENVIRONMENTS_DIR, RENDERED_DIR, Repository
 
 MODEL_FIELDS = ("storageUri", "memory", "replicas", "minReplicas", "maxReplicas", "server")
 
@@ -69,6 +70,8 @@ class CheckReport:
     schema_problems: list[Problem]
     validated: int
     environments: list[EnvironmentResult]
+    # models of environments the change deletes as a whole (they have no EnvironmentResult)
+    vanished: list[ModelChange] = field(default_factory=list)
 
     @property
     def denies(self) -> list[Finding]:
@@ -78,6 +81,12 @@ class CheckReport:
     def unschedulable(self) -> list[tuple[str, str, str]]:
         return [(env.name, p["model"], p["reason"]) for env in self.environments
                 for p in failures(env.plan)]
+
+    @property
+    def removals(self) -> list[ModelChange]:
+        """Models the change takes out of an environment: allowed, but never a plain pass."""
+        return [c for env in self.environments for c in env.changes
+                if c.status == "removed"] + self.vanished
 
     @property
     def failed(self) -> bool:
@@ -112,8 +121,29 @@ def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyE
                          validated.documents[env]) for env in touched]
     if background:
         drifts = pending()
+    vanished = _vanished_models(repo, commit) if commit is not None else []
     return CheckReport(base, commit, engine.name, drifts, validated.problems,
-                       validated.validated, results)
+                       validated.validated, results, vanished)
+
+
+def _vanished_models(repo: Repository, commit: str) -> list[ModelChange]:
+    """The models of every environment that existed at `commit` and no longer exists."""
+    listed = git(repo, "ls-tree", "-r", "-z", "--name-only", commit, "--", f"{ENVIRONMENTS_DIR}/")
+    existing = set(repo.environment_names())
+    rendered: dict[str, list[str]] = {}
+    for path in filter(None, listed.split("\0")):
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[2] == RENDERED_DIR and parts[1] not in existing \
+                and kind_of(parts[3]) == "model":
+            rendered.setdefault(parts[1], []).append(path)
+    changes = []
+    for env, paths in sorted(rendered.items()):
+        prefix = f"{ENVIRONMENTS_DIR}/{env}/{RENDERED_DIR}/"
+        objects = {path[len(prefix):]: obj for path, raw in files_at(repo, commit, paths).items()
+                   if (obj := parse_one(raw)) is not None}
+        changes += [ModelChange(env, name, "removed", before, {})
+                    for name, before in sorted(_primary_models(objects).items())]
+    return changes
 
 
 def _render_check(repo: Repository, names: list[str],

@@ -120,7 +120,14 @@ def git(repo: Repository, *args: str) -> str:
 
 
 def resolve(repo: Repository, ref: str) -> str:
-    return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    """The commit `ref` names; a ref that names none is a usage error that names it."""
+    done = Git(repo.root).call("rev-parse", "--verify", "--quiet", "--end-of-options",
+                               f"{ref}^{{commit}}")
+    if done.returncode != 0:
+        raise UsageError(f"--base {ref!r}: `git rev-parse` finds no commit by that name in "
+                         f"{repo.root} (give a branch, tag or commit id; in a shallow CI clone, "
+                         "fetch it first, e.g. `git fetch origin main`)")
+    return done.stdout.strip()
 
 
 def files_at(repo: Repository, commit: str, paths: list[str]) -> dict[str, bytes]:

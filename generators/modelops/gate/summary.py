@@ -15,6 +15,24 @@ def _verdict(report: CheckReport) -> str:
     return "failed" if report.failed else "passed"
 
 
+def _headline(report: CheckReport) -> str:
+    """The verdict, with the removals a reviewer must confirm when there are any."""
+    removed = len(report.removals)
+    if not removed:
+        return _verdict(report)
+    verdict = "failed" if report.failed else "passed with a warning"
+    return f"{verdict}: {removed} model(s) removed"
+
+
+def _was_deployed(change: ModelChange) -> str:
+    """What a removed model deployed at the base: its artifact and replicas."""
+    old = change.before
+    bounds = (f" ({_value(old.get('minReplicas'))}–{_value(old.get('maxReplicas'))})"
+              if old.get("minReplicas") is not None or old.get("maxReplicas") is not None
+              else "")
+    return f"{_value(old.get('storageUri'))}, replicas {_value(old.get('replicas'))}{bounds}"
+
+
 def _scope_text(env: EnvironmentResult) -> str:
     if env.scope.everything:
         return "everything"
@@ -39,6 +57,9 @@ def format_text(report: CheckReport) -> str:
                      f"{len(env.findings) - denies} warn")
         lines += [f"  {finding}" for finding in env.findings]
         for change in env.changes:
+            if change.status == "removed":
+                lines.append(f"  REMOVED {change.model} (was deploying {_was_deployed(change)})")
+                continue
             lines.append(f"  {change.status} {change.model}: " + ", ".join(
                 f"{key} {_value(change.before.get(key))} -> {_value(change.after.get(key))}"
                 for key in _changed_keys(change)))
@@ -51,7 +72,11 @@ def format_text(report: CheckReport) -> str:
             if placement["outcome"] != "scheduled":
                 lines.append(f"  {placement['outcome'].upper()} {placement['model']}: "
                              f"{placement['reason']}")
-    lines.append(f"check {_verdict(report)}")
+    for env_name in sorted({c.environment for c in report.vanished}):
+        lines.append(f"environment {env_name}: REMOVED with all its models")
+        lines += [f"  REMOVED {c.model} (was deploying {_was_deployed(c)})"
+                  for c in report.vanished if c.environment == env_name]
+    lines.append(f"check {_headline(report)}")
     return "\n".join(lines) + "\n"
 
 
@@ -72,6 +97,8 @@ def format_json(report: CheckReport) -> str:
 
     doc = {
         "result": _verdict(report),
+        "removedModels": [{"environment": c.environment, "model": c.model,
+                           "before": c.before} for c in report.removals],
         "base": report.base,
         "baseCommit": report.base_commit,
         "engine": report.engine,
@@ -124,7 +151,7 @@ def _pool_rows(env: EnvironmentResult) -> list[str]:
     return rows
 
 
-def _change_row(change: ModelChange) -> str:
+def _change_row(change: ModelChange, removed: bool = False) -> str:
     def both(key: str, code: bool = False) -> str:
         old, new = change.before.get(key), change.after.get(key)
         fmt = (lambda v: f"`{v}`") if code else str
@@ -136,14 +163,17 @@ def _change_row(change: ModelChange) -> str:
 
     replicas = both("replicas")
     bounds = f"{both('minReplicas')}–{both('maxReplicas')}"
+    if removed:
+        return (f"| {change.environment} | {change.model} | "
+                f"{_cell(both('storageUri', code=True))} | {replicas} ({bounds}) |")
     return (f"| {change.environment} | {change.model} | {change.status} | "
             f"{_cell(both('storageUri', code=True))} | {both('memory')} | {replicas} "
             f"({bounds}) |")
 
 
 def format_markdown(report: CheckReport) -> str:
-    icon = "❌" if report.failed else "✅"
-    out = [f"### {icon} modelops check {_verdict(report)}", ""]
+    icon = "❌" if report.failed else "⚠️" if report.removals else "✅"
+    out = [f"### {icon} modelops check {_headline(report)}", ""]
     if report.base:
         scoped = ", ".join(f"{env.name} ({_scope_text(env)})" for env in report.environments)
         out += [f"Against `{report.base}` ({(report.base_commit or '')[:12]}); "
@@ -158,7 +188,18 @@ def format_markdown(report: CheckReport) -> str:
     out.append(f"- Policies ({report.engine}): {len(denies)} deny, {len(warns)} warn")
     out.append(f"- Placement: {len(report.unschedulable)} model(s) cannot be scheduled")
     out.append("")
-    changes = [c for env in report.environments for c in env.changes]
+    if report.removals:
+        out += ["#### ⚠️ Removed models", "",
+                "These models stop being deployed when this merges. Confirm that is intended.",
+                ""]
+        gone = sorted({c.environment for c in report.vanished})
+        if gone:
+            out += [f"Environment(s) removed entirely: {', '.join(gone)}.", ""]
+        out += ["| env | model | was deploying | replicas (min–max) |", "|---|---|---|---|"]
+        out += [_change_row(c, removed=True) for c in report.removals]
+        out.append("")
+    changes = [c for env in report.environments for c in env.changes
+               if c.status != "removed"]
     if changes:
         out += ["#### Model changes", "",
                 "| env | model | change | artifact | memory | replicas (min–max) |",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelops import render
+from modelops.errors import UsageError
 from modelops.gitops.git import GitError
 from modelops.gitops.workspace import GitOpsError, Snapshot, Workspace
 from modelops.yamledit import EditError, replace_scalars
@@ -41,8 +42,12 @@ def replace_uri(text: str, shown: str, new_uri: str) -> str:
 def commit_uri(ws: Workspace, before: Snapshot, env: str, model_file: Path, new_uri: str,
                message: str) -> Outcome:
     """Set the URI in `model_file`, re-render `env`, and commit both as one commit."""
-    raw = model_file.read_bytes()
-    edited = replace_uri(raw.decode("utf-8"), ws.repo.relative(model_file), new_uri)
+    shown = ws.repo.relative(model_file)
+    try:
+        text = model_file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{shown}: not UTF-8 text; fix the file first") from None
+    edited = replace_uri(text, shown, new_uri)
     return commit_files(ws, before, env, {model_file: edited.encode("utf-8")}, message)
 
 
@@ -63,7 +68,7 @@ def commit_files(ws: Workspace, before: Snapshot, env: str, contents: dict[Path,
         ws.git.run("add", "--all", "--", env_dir)
         changed = tuple(ws.git.run("diff", "--cached", "--name-only").split())
         commit = ws.commit(message)
-    except GitError as exc:
+    except (GitError, OSError) as exc:
         ws.restore(before, [env_dir])
         raise GitOpsError(f"{exc}; nothing was changed") from None
     except BaseException:  # invalid spec, render failure, Ctrl-C: put everything back

@@ -125,22 +125,24 @@ class Git:
             i += 1
         return lines
 
-    def changed_paths(self, commit: str) -> list[str]:
-        """Every path a commit changed, both sides of a rename included."""
+    def name_status(self, commit: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(status, paths) of each change a commit made against its first parent, with
+        rename detection; a rename or copy (status R or C) has both paths, old first."""
         out = self.run("diff-tree", "-r", "-z", "--no-commit-id", "--name-status", "-M",
                        "--root", commit)
         fields = [f for f in out.split("\0") if f]
-        paths: list[str] = []
+        changes: list[tuple[str, tuple[str, ...]]] = []
         i = 0
         while i < len(fields):
             status = fields[i]
-            if status[:1] in ("R", "C"):
-                paths += fields[i + 1 : i + 3]
-                i += 3
-            else:
-                paths.append(fields[i + 1])
-                i += 2
-        return paths
+            width = 2 if status[:1] in ("R", "C") else 1
+            changes.append((status, tuple(fields[i + 1 : i + 1 + width])))
+            i += 1 + width
+        return changes
+
+    def changed_paths(self, commit: str) -> list[str]:
+        """Every path a commit changed, both sides of a rename included."""
+        return [path for _, paths in self.name_status(commit) for path in paths]
 
     def parent(self, commit: str) -> str | None:
         done = self.call("rev-parse", "--verify", "--quiet", f"{commit}^1^{{commit}}")

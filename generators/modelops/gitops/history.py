@@ -1,10 +1,12 @@
 """`modelops history ENV MODEL`: which artifact a model ran, when, and who changed it.
 
-The history is read from git, not from a separate ledger: `git log --follow` over the model's
-spec file (so a renamed model keeps its past), then the spec at each of those commits, read in
-one `git cat-file --batch` call. A commit counts when `spec.artifact.uri` differs from the
-commit before it, so commits that only changed replicas or alerts are not listed, and a URI
-that was changed and later changed back appears twice, as it should: both were deployed.
+The history is read from git, not from a separate ledger: `git log` over the model's spec
+file, continued through real renames (`git mv`, so a renamed model keeps its past) but not
+through copies (a spec copied from a sibling has its own past, not the sibling's), then the
+spec at each of those commits, read in one `git cat-file --batch` call. A commit counts when
+`spec.artifact.uri` differs from the commit before it, so commits that only changed replicas
+or alerts are not listed, and a URI that was changed and later changed back appears twice, as
+it should: both were deployed.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class UriChange:
     subject: str
     uri: str
     path: str
+    created: bool = False  # the commit created the spec at `path` (reverting it removes it)
 
     def entry(self, current: bool) -> HistoryEntry:
         return HistoryEntry(commit=self.commit, author=self.author, email=self.email,
@@ -82,10 +85,13 @@ class _Commit:
     date: str
     subject: str
     path: str | None  # None: the commit deleted the file
+    created: bool  # the commit added the file at this path
 
 
-def _log(git: Git, path: str) -> list[_Commit]:
-    out = git.run("log", "--follow", "-M", "--name-status", f"--format={_FORMAT}", "--", path)
+def _log_of_path(git: Git, path: str, start: str | None) -> list[_Commit]:
+    """Commits that changed exactly `path`, newest first, from `start` (default HEAD) back."""
+    out = git.run("-c", "core.quotePath=false", "log", "--no-renames", "--name-status",
+                  f"--format={_FORMAT}", *([start] if start else []), "--", path)
     commits: list[_Commit] = []
     for record in out.split(_RECORD)[1:]:
         head, _, changes = record.partition("\n")
@@ -93,10 +99,43 @@ def _log(git: Git, path: str) -> list[_Commit]:
         statuses = [line.split("\t") for line in changes.splitlines() if "\t" in line]
         if not statuses:
             continue  # a merge that brought no change of its own to the file
-        status = statuses[-1]
-        file_path = None if status[0].startswith("D") else status[-1]
-        commits.append(_Commit(full, short, author, email, date, subject, file_path))
+        status = statuses[-1][0]
+        commits.append(_Commit(full, short, author, email, date, subject,
+                               None if status.startswith("D") else path,
+                               status.startswith("A")))
     return commits
+
+
+def _rename_source(git: Git, commit: str, path: str) -> str | None:
+    """The path `commit` renamed to `path` (git's rename detection), or None.
+
+    A rename needs the old path gone in the same commit, so a spec made by copying a sibling
+    (the sibling stays) is never taken for one: it starts its own history.
+    """
+    return next((paths[0] for status, paths in git.name_status(commit)
+                 if status.startswith("R") and paths[1] == path), None)
+
+
+def _log(git: Git, path: str) -> list[_Commit]:
+    """The spec's own commits, newest first: back through real renames, never copies.
+
+    Not `git log --follow`: it also follows copies, so a spec copied from a sibling would
+    inherit the sibling's artifacts and rollback would propose them.
+    """
+    commits: list[_Commit] = []
+    start: str | None = None
+    while True:
+        renamed_from: str | None = None
+        for commit in _log_of_path(git, path, start):
+            commits.append(commit)
+            if commit.created:
+                renamed_from = _rename_source(git, commit.commit, path)
+                if renamed_from is not None:
+                    start = f"{commit.commit}^"
+                    break
+        if renamed_from is None:
+            return commits
+        path = renamed_from
 
 
 def artifact_history(git: Git, path: str) -> list[UriChange]:
@@ -114,7 +153,8 @@ def artifact_history(git: Git, path: str) -> list[UriChange]:
         if uri is None or uri == previous:
             continue  # unreadable at that commit, or the URI did not change
         changes.append(UriChange(commit.commit, commit.short, commit.author, commit.email,
-                                 commit.date, commit.subject, uri, commit.path))
+                                 commit.date, commit.subject, uri, commit.path,
+                                 commit.created))
         previous = uri
     changes.reverse()
     return changes

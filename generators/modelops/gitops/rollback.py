@@ -45,9 +45,13 @@ class Plan:
 
 
 def model_file(ws: Workspace, env: str, model: str) -> Path:
+    """The spec of `model` in `env`; a usage error names what is missing."""
     if env not in ws.repo.environment_names():
         raise UsageError(f"unknown environment {env!r}; known: "
                          f"{', '.join(ws.repo.environment_names())}")
+    if not model or model.startswith(".") or "/" in model or "\\" in model:
+        raise UsageError(f"{model!r} is not a model name (the file name of a spec in "
+                         f"{ENVIRONMENTS_DIR}/{env}/{MODELS_DIR}/, without .yaml)")
     path = ws.repo.root / ENVIRONMENTS_DIR / env / MODELS_DIR / f"{model}.yaml"
     if not path.is_file():
         raise UsageError(f"no model {model!r} in environment {env!r} "
@@ -110,10 +114,15 @@ def _foreign_paths(ws: Workspace, env: str, change: UriChange) -> list[str]:
 
 def rollback(ws: Workspace, plan: Plan, before: Snapshot, *, revert: bool = True) -> Outcome:
     """Carry out `plan`: a revert when possible, else one restoring commit."""
-    if revert and not plan.foreign:
+    creators = [c for c in plan.undo if c.created]
+    if revert and not plan.foreign and not creators:
         return _revert(ws, plan, before)
     these = "that commit" if len(plan.undo) == 1 else "those commits"
-    if plan.foreign:
+    if creators:
+        why = (f"Not a plain git revert: {_commits(tuple(creators))} created the spec (the "
+               "model had been removed or renamed before), so reverting would remove the "
+               "model; only the URI is restored.\n")
+    elif plan.foreign:
         why = (f"Not a plain git revert: {these} also changed other files, which keep "
                "their current state:\n" + "".join(f"  {p}\n" for p in plan.foreign))
     else:
@@ -144,6 +153,11 @@ def _revert(ws: Workspace, plan: Plan, before: Snapshot) -> Outcome:
             f"the URI and re-render instead: modelops rollback {plan.env} {plan.model} "
             f"--to {plan.target} --no-revert")
     try:
+        if not plan.model_file.is_file():
+            raise GitOpsError(f"reverting {_commits(plan.undo)} removes "
+                              f"{ws.repo.relative(plan.model_file)}; nothing was changed. "
+                              f"Restore only the URI instead: modelops rollback {plan.env} "
+                              f"{plan.model} --to {plan.target} --no-revert")
         reverted = artifact_uri(plan.model_file.read_bytes())
         if reverted != plan.target:
             raise GitOpsError(f"reverting {_commits(plan.undo)} gives {reverted!r}, not "
@@ -166,7 +180,7 @@ def _revert(ws: Workspace, plan: Plan, before: Snapshot) -> Outcome:
                       "current generators.\n" if rerendered else "")
                    + f"(modelops rollback {plan.env} {plan.model})\n")
         commit = ws.commit(message)
-    except GitError as exc:
+    except (GitError, OSError) as exc:
         ws.restore(before, [env_dir])
         raise GitOpsError(f"{exc}; nothing was changed") from None
     except BaseException:

@@ -9,8 +9,10 @@ request itself is wrong (unknown model, dirty tree, URI not in the history).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK
@@ -52,18 +54,30 @@ def register(verbs: Any) -> None:
     prom.set_defaults(handler=_promote)
 
 
-def _failed(exc: Exception) -> int:
-    print(f"modelops: error: {exc}", file=sys.stderr)
-    return EXIT_CHECK_FAILED
+Handler = Callable[[argparse.Namespace, Repository], int]
 
 
+def _failures_reported(handler: Handler) -> Handler:
+    """A failed git command or file read is a one-line error and exit 1, never a traceback;
+    the operations themselves leave the repository as they found it."""
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace, repo: Repository) -> int:
+        try:
+            return handler(args, repo)
+        except (GitOpsError, GitError) as exc:
+            print(f"modelops: error: {exc}", file=sys.stderr)
+        except OSError as exc:
+            print(f"modelops: error: {exc.filename or ''}: {exc.strerror or exc}",
+                  file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    return run
+
+
+@_failures_reported
 def _history(args: argparse.Namespace, repo: Repository) -> int:
     ws = Workspace.open(repo)
     path = model_file(ws, args.env, args.model)
-    try:
-        changes = artifact_history(ws.git, spec_path(ws.prefix, args.env, args.model))
-    except GitError as exc:
-        return _failed(exc)
+    changes = artifact_history(ws.git, spec_path(ws.prefix, args.env, args.model))
     current = artifact_uri(path.read_bytes())
     if args.json:
         entries = [c.entry(i == 0 and c.uri == current) for i, c in enumerate(changes)]
@@ -84,27 +98,23 @@ def _report(outcome: Outcome, extra: list[str]) -> None:
     print("Push it; Argo CD syncs what the branch says.")
 
 
+@_failures_reported
 def _rollback(args: argparse.Namespace, repo: Repository) -> int:
     ws = Workspace.open(repo)
     before = ws.require_clean()
-    try:
-        plan = plan_rollback(ws, args.env, args.model, steps=args.steps, to=args.to)
-        outcome = rollback(ws, plan, before, revert=not args.no_revert)
-    except (GitOpsError, GitError) as exc:
-        return _failed(exc)
+    plan = plan_rollback(ws, args.env, args.model, steps=args.steps, to=args.to)
+    outcome = rollback(ws, plan, before, revert=not args.no_revert)
     how = "reverted" if outcome.subject.startswith("Revert") else "undid (URI only)"
     _report(outcome, [f"Rolled back {plan.label}: {plan.current} -> {plan.target}"] +
             [f"  {how} {c.short} {c.subject}" for c in plan.undo])
     return EXIT_OK
 
 
+@_failures_reported
 def _promote(args: argparse.Namespace, repo: Repository) -> int:
     ws = Workspace.open(repo)
     before = ws.require_clean()
-    try:
-        outcome, steps = promote(ws, before, args.models, args.source, args.target)
-    except (GitOpsError, GitError) as exc:
-        return _failed(exc)
+    outcome, steps = promote(ws, before, args.models, args.source, args.target)
     if outcome is None:
         print(f"{args.target} already runs the {args.source} artifact of "
               f"{', '.join(args.models)}; nothing to do")

@@ -42,6 +42,9 @@ class Workspace:
         if top is None:
             raise UsageError(f"{repo.root} is not inside a git working tree; history, "
                              "rollback and promote work on the repository's git history")
+        if git.call("rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
+            raise UsageError(f"the git repository at {top} has no commits yet; history, "
+                             "rollback and promote work on committed history")
         relative = repo.root.resolve().relative_to(top.resolve()).as_posix()
         return cls(repo, git, "" if relative == "." else relative + "/")
 
