@@ -62,8 +62,9 @@ def _common(parser: argparse.ArgumentParser, listen: str) -> None:
                         help="PEM private key of the certificate")
     parser.add_argument("--policies", type=Path, metavar="DIR",
                         help="policy library (default: <repo>/policies)")
-    parser.add_argument("--engine", choices=[e for e in ENGINES if e != "opa"],
-                        default="regorus", help="in-process Rego engine (default regorus)")
+    parser.add_argument("--engine", choices=ENGINES, default="regorus",
+                        help="in-process Rego engine (default regorus, which holds each "
+                             "namespace across reviews; opa is OPA's own)")
     parser.add_argument("--policy-workers", type=int, default=2, metavar="N",
                         help="evaluate reviews in N worker processes (0: on the event loop; "
                              "default 2)")
