@@ -3,6 +3,9 @@
 The API is deliberately small:
 
 - `REPO_ROOT`: the real repository (read-only in tests; only `render --check` runs against it).
+- `ENVIRONMENTS`: every environment the real repository holds, whatever a fork named them; tests
+  of "every environment" iterate it, tests that need particular environments or models build
+  them with `repo_builder`.
 - `repo_copy` (fixture): a fresh copy of `environments/` and `generators/schemas/` in tmp_path.
   It is not a git repository, so always pass `repo=` / `--repo` when running the CLI on it.
 - `run_cli(*args, repo=None, cwd=None, env=None) -> CliResult(rc, stdout, stderr)`: runs the
@@ -29,11 +32,13 @@ from typing import NamedTuple
 
 import pytest
 import yaml
+from modelops.repository import Repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELOPS = Path(sys.executable).parent / "modelops"
-ENVIRONMENTS = ("dev", "prod", "staging")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ENVIRONMENTS = tuple(Repository(REPO_ROOT).environment_names())
 
 
 class CliResult(NamedTuple):
