@@ -17,12 +17,17 @@ The API:
 - `environment(name, *models, **spec)` -> an `EnvironmentDraft`: an Environment document with
   every required field (namespace `models-<name>`, an MLServer pool `MLSERVER_POOL` and a
   Triton pool `TRITON_POOL`, artifacts allowed under `PREFIX`), `spec` deep-merged the same way.
+- `feature_environment(name, **spec)` -> an environment whose models turn on every optional
+  feature (drift, processing, canaries with and without a weight, a mirror, an explainer, a
+  model over 2 GiB on Triton), for checks that must never pass for want of a case.
 - `uri(name, version=1)` -> an immutable artifact URI under `PREFIX`, distinct per version.
 - `build_repo(root, *environments, render=True, commit=True, policies=False)` writes every
   environment and spec (with the `$schema` line a real spec has), copies `generators/schemas/`
   (and with `policies`, the policy library `policy`/`check` read) from the real repository,
   renders in-process like `modelops render`, and makes the first commit of a new git
   repository (branch `main`). Returns `root`.
+- `rendered_objects(draft)` -> the parsed objects one environment renders to, for tests that
+  need rendered objects rather than a repository.
 - `write_spec(repo, env, document)` writes one more spec (a model or `environment.yaml`) into a
   built repository; `render_repo(repo, *envs)` renders (all environments when none are named);
   `git(repo, *args)` runs real git with a fixed identity and no user or system config.
@@ -34,6 +39,7 @@ import copy
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +133,40 @@ def environment(name: str, *models: Document, **spec: Any) -> EnvironmentDraft:
     return EnvironmentDraft(name, document, models)
 
 
+def feature_environment(name: str, **spec: Any) -> EnvironmentDraft:
+    """An environment turning on every feature a spec has, so a check of that feature always
+    has a case: a pre-processing step and a drift detector (`scorer`, after `encoder`), a canary
+    without a weight (`ranker`) and one with (`classifier`), a mirror with an explainer
+    (`pricer`), a Triton model over 2 GiB (`embedder`), per-model alerts, a logger, a smoke
+    request. Models run 2 or more replicas, as a production environment's would."""
+    drift = {"reference": uri("scorer-reference"), "referenceRows": 10000, "pValue": 0.01,
+             "batchSize": 100}
+    smoke = {"inputs": [{"name": "predict", "datatype": "FP32", "shape": [1, 4],
+                         "data": [0.1, 0.2, 0.3, 0.4]}]}
+    models = (
+        model("encoder", artifact={"size": "40Mi"}, replicas={"min": 3, "max": 8}),
+        model("scorer", artifact={"size": "1200Mi"}, framework="xgboost", memory="2Gi",
+              replicas={"min": 3, "max": 8}, processing={"pre": ["encoder"]}, drift=drift,
+              alerts={"p99LatencyMs": 300}, smoke=smoke),
+        model("ranker", artifact={"size": "180Mi"}, logger={"percent": 5},
+              rollout={"strategy": "canary", "candidate": {"uri": uri("ranker", 2)}}),
+        model("classifier", artifact={"size": "260Mi"}, framework="xgboost",
+              alerts={"errorRatePercent": 0.2},
+              rollout={"strategy": "canary",
+                       "candidate": {"uri": uri("classifier", 2), "weight": 25}}),
+        model("pricer", artifact={"size": "350Mi"}, framework="lightgbm", memory="1Gi",
+              rollout={"strategy": "mirror", "candidate": {"uri": uri("pricer", 2),
+                                                           "weight": 25}},
+              explainer={"type": "anchor_tabular", "uri": uri("pricer-explainer"),
+                         "memory": "512Mi"}),
+        model("embedder", artifact={"size": "2600Mi"}, framework="onnx", memory="4Gi",
+              server=TRITON_POOL),
+    )
+    production = {"defaults": {"replicas": {"min": 2, "max": 6}},
+                  "limits": {"minReplicas": 2}}
+    return environment(name, *models, **merge(production, spec))
+
+
 def write_spec(repo: Path, env: str, document: Document) -> Path:
     """Write a model spec (models/<name>.yaml) or an Environment (environment.yaml)."""
     env_dir = repo / "environments" / env
@@ -174,3 +214,13 @@ def build_repo(root: Path, *environments: EnvironmentDraft, render: bool = True,
         git(root, "add", "--all")
         git(root, "commit", "--quiet", "-m", "Initial models")
     return root
+
+
+def rendered_objects(draft: EnvironmentDraft) -> list[Document]:
+    """The objects one environment renders to, built in a directory removed afterwards (for
+    module-level constants of tests that need rendered objects rather than a repository)."""
+    with tempfile.TemporaryDirectory(prefix="modelops-built-") as scratch:
+        repo = build_repo(Path(scratch) / "repo", draft, commit=False)
+        base = repo / "environments" / draft.name / "rendered"
+        return [yaml.safe_load(path.read_text(encoding="utf-8"))
+                for path in sorted(base.rglob("*.yaml"))]

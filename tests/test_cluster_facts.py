@@ -4,10 +4,11 @@ The library computes what its capacity rules need from each context object on it
 (`data.modelops_lib.computed_cluster_facts`); the admission plugin computes that once per
 indexed object and sends it along, and the same Rego computes it when it is absent (CI). Here:
 
-- every policy sample, reviewed whole or one object at a time with the rest and the prod
-  namespace as context, gives the same findings with the facts as without; so does each prod
-  Model reviewed in its namespace, as it is and grown past its pool (regorus; regopy, about
-  a hundred times slower here, on the whole samples and a few Models);
+- every policy sample, reviewed whole or one object at a time with the rest and a built
+  production-like namespace (`repo_builder.feature_environment`) as context, gives the same
+  findings with the facts as without; so does each of its Models reviewed in its namespace,
+  as it is and grown past its pool (regorus; regopy, about a hundred times slower here, on
+  the whole samples and a few Models);
 - facts that disagree with their objects are used (a Model's memory, a Server's capacity, an
   alert's threshold), so this comparison can fail;
 - the plugin's documents carry one fact per context object, aligned after the reviewed object's
@@ -26,9 +27,10 @@ from admission_support import REPO_ROOT, indexed_context
 from modelops.policy import PolicyEngine, PolicyLibrary, build_input
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
+from repo_builder import feature_environment, rendered_objects
 
 LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
-SELDON, ENVIRONMENT = indexed_context("prod")
+SELDON, ENVIRONMENT = indexed_context(rendered_objects(feature_environment("live")))
 
 
 @pytest.fixture(scope="module", params=["regorus", "regopy"])
@@ -66,7 +68,7 @@ def test_samples_find_the_same_with_facts(engine: PolicyEngine) -> None:
     assert {"overcommit", "probe-windows"} <= found   # the rules that read the facts judged
 
 
-def test_each_prod_model_is_judged_the_same_with_facts(engine: PolicyEngine) -> None:
+def test_each_live_model_is_judged_the_same_with_facts(engine: PolicyEngine) -> None:
     models = [o for o in SELDON if o["kind"] == "Model"]
     for model in models if engine.name == "regorus" else models[:3]:
         grown = copy.deepcopy(model)

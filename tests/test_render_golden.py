@@ -34,7 +34,14 @@ from conftest import (
 from modelops.quantity import GIB, parse_bytes, parse_quantity
 from modelops.runtimes import DEFAULT_CAPABILITIES
 from modelops.spec import Candidate
-from repo_builder import MLSERVER_POOL, TRITON_POOL, build_repo, environment, model, uri
+from repo_builder import (
+    MLSERVER_POOL,
+    build_repo,
+    environment,
+    feature_environment,
+    model,
+    uri,
+)
 
 CANARY_DEFAULT_WEIGHT = Candidate.model_fields["weight"].default
 FEATURES_ENV = "features"
@@ -56,25 +63,10 @@ class Tree(NamedTuple):
     env: str
 
 
-def feature_environment() -> Any:
-    """An environment holding every feature a content check below is about."""
-    canary = {"strategy": "canary", "candidate": {"uri": uri("ranker", 2), "weight": 25}}
-    weightless = {"strategy": "canary", "candidate": {"uri": uri("scorer", 2)}}
-    drift = {"reference": uri("scorer-reference"), "referenceRows": 5000, "pValue": 0.01,
-             "batchSize": 50}
-    return environment(
-        FEATURES_ENV,
-        model("scorer", rollout=weightless, drift=drift),
-        model("ranker", rollout=canary, memory="300Mi", replicas={"min": 2, "max": 2}),
-        model("embedder", framework="onnx", server=TRITON_POOL,
-              artifact={"size": "3Gi"}),
-    )
-
-
 @pytest.fixture(scope="module")
 def feature_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_repo(tmp_path_factory.mktemp("features") / "repo", feature_environment(),
-                      commit=False)
+    return build_repo(tmp_path_factory.mktemp("features") / "repo",
+                      feature_environment(FEATURES_ENV), commit=False)
 
 
 @pytest.fixture(params=[*ENVIRONMENTS, None], ids=[*ENVIRONMENTS, f"built-{FEATURES_ENV}"])
@@ -490,8 +482,8 @@ def test_feature_environment_leaves_no_check_vacuous(feature_repo: Path) -> None
     specs = model_specs(tree)
     assert any("drift" in spec for spec in specs.values())
     canaries = {n for n, s in specs.items() if s.get("rollout", {}).get("strategy") == "canary"}
-    assert canaries == {"scorer", "ranker"}
-    assert "weight" not in specs["scorer"]["rollout"]["candidate"]
+    assert canaries == {"ranker", "classifier"}
+    assert "weight" not in specs["ranker"]["rollout"]["candidate"]
     assert all(of_kind(tree, kind) for kind in ("Model", "Pipeline", "Experiment", "Job"))
     pools = env_spec(tree)["servers"]
     assert any(parse_bytes(pool["maxArtifactSize"]) > 2 * GIB for pool in pools.values())
@@ -499,9 +491,9 @@ def test_feature_environment_leaves_no_check_vacuous(feature_repo: Path) -> None
 
 def test_canary_without_weight_gives_the_candidate_ten_percent(feature_repo: Path) -> None:
     """A canary candidate without `weight` gets the documented default, 10 % of traffic."""
-    path = find_rendered(feature_repo, FEATURES_ENV, "Experiment", "scorer-rollout")
+    path = find_rendered(feature_repo, FEATURES_ENV, "Experiment", "ranker-rollout")
     candidates = yaml.safe_load(path.read_text(encoding="utf-8"))["spec"]["candidates"]
-    assert {c["name"]: c["weight"] for c in candidates} == {"scorer": 90, "scorer-candidate": 10}
+    assert {c["name"]: c["weight"] for c in candidates} == {"ranker": 90, "ranker-candidate": 10}
     assert CANARY_DEFAULT_WEIGHT == 10
 
 
