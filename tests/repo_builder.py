@@ -138,7 +138,8 @@ def feature_environment(name: str, **spec: Any) -> EnvironmentDraft:
     has a case: a pre-processing step and a drift detector (`scorer`, after `encoder`), a canary
     without a weight (`ranker`) and one with (`classifier`), a mirror with an explainer
     (`pricer`), a Triton model over 2 GiB (`embedder`), per-model alerts, a logger, a smoke
-    request. Models run 2 or more replicas, as a production environment's would."""
+    request. Pools and limits are a production environment's: 4 x 16Gi MLServer replicas at
+    10 % overcommit, 3 x 32Gi Triton replicas, 2 replicas or more per model."""
     drift = {"reference": uri("scorer-reference"), "referenceRows": 10000, "pValue": 0.01,
              "batchSize": 100}
     smoke = {"inputs": [{"name": "predict", "datatype": "FP32", "shape": [1, 4],
@@ -162,8 +163,12 @@ def feature_environment(name: str, **spec: Any) -> EnvironmentDraft:
         model("embedder", artifact={"size": "2600Mi"}, framework="onnx", memory="4Gi",
               server=TRITON_POOL),
     )
-    production = {"defaults": {"replicas": {"min": 2, "max": 6}},
-                  "limits": {"minReplicas": 2}}
+    production = {
+        "servers": {MLSERVER_POOL: {"replicas": 4, "memory": "16Gi", "overcommitPercent": 10},
+                    TRITON_POOL: {"replicas": 3, "memory": "32Gi"}},
+        "defaults": {"replicas": {"min": 2, "max": 6}},
+        "limits": {"minReplicas": 2, "maxOvercommitPercent": 50},
+    }
     return environment(name, *models, **merge(production, spec))
 
 
