@@ -1,6 +1,7 @@
 """The bad-input suite: every way a spec author can get a spec wrong, and what modelops says.
 
-Each case copies the sample repository, breaks one file, and runs `modelops render`. It must
+Each case builds its repository (bad_input_repo.py: fixed spec texts, independent of the
+shipped samples), breaks one file, and runs `modelops render`. It must
 exit 2, print `path:line:col: field: message` pointing at the offending token, print no
 traceback (and no "internal error"), and leave every file in the copy untouched. Most cases run
 in-process (fast); a handful also run the real console script to prove nothing leaks into a
@@ -19,10 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, find_rendered, replace_once, run_cli, snapshot
+from bad_input_repo import build
+from conftest import find_rendered, replace_once, run_cli, snapshot
 from modelops.runtimes import DEFAULT_CAPABILITIES
 
-F = "environments/prod/models/fraud-detector.yaml"  # the richest sample; line map below
+F = "environments/prod/models/fraud-detector.yaml"  # the richest spec; line map below
 C = "environments/prod/models/churn-predictor.yaml"
 E = "environments/prod/environment.yaml"
 # fraud-detector.yaml, as committed:
@@ -97,6 +99,12 @@ def long_name(repo: Path) -> None:
 
 def models_subdir(repo: Path) -> None:
     (repo / "environments/prod/models/nested.yaml").mkdir()
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """The repository every case breaks (bad_input_repo.py), rendered, not a git repository."""
+    return build(tmp_path / "repo")
 
 
 @dataclass(frozen=True)
@@ -703,6 +711,7 @@ def test_console_script_never_prints_traceback_even_on_internal_error(repo_copy:
         path.unlink()
     schemas.rmdir()
     schemas.write_text("a file where the schema folder should be\n")
+    before = rendered_trees(repo_copy)
     result = run_cli("render", repo=repo_copy)
     assert result.rc == 1
     assert "Traceback" not in result.stderr
@@ -711,12 +720,11 @@ def test_console_script_never_prints_traceback_even_on_internal_error(repo_copy:
         result.stderr,
         re.MULTILINE,
     )
-    assert rendered_untouched(repo_copy)
+    assert rendered_trees(repo_copy) == before
 
 
-def rendered_untouched(repo: Path) -> bool:
-    return all(
-        snapshot(repo / "environments" / env / "rendered")
-        == snapshot(REPO_ROOT / "environments" / env / "rendered")
-        for env in ("dev", "prod", "staging")
-    )
+def rendered_trees(repo: Path) -> dict[str, dict[str, bytes]]:
+    return {
+        env.name: snapshot(env / "rendered")
+        for env in sorted((repo / "environments").iterdir())
+    }
