@@ -331,33 +331,44 @@ def _add_environment(root: Path, name: str, *, render_it: bool = True) -> None:
         builder.render_repo(root, name)
 
 
+def _unused_name(base: str) -> str:
+    """`base`, or `base` with a number, whichever no committed environment is called."""
+    return next(name for name in (base, *(f"{base}{i}" for i in range(2, 99)))
+                if name not in ENVIRONMENTS)
+
+
 def test_a_fourth_environment_yields_its_applications(tmp_path: Path,
                                                       catalog: SchemaCatalog) -> None:
     root = copy_repo(tmp_path / "repo")
-    _add_environment(root, "qa")
-    _add_environment(root, "perf", render_it=False)  # never rendered: no Application yet
+    added, unrendered = _unused_name("qa"), _unused_name("perf")
+    _add_environment(root, added)
+    _add_environment(root, unrendered, render_it=False)  # never rendered: no Application yet
     hidden = root / "environments" / ".scratch" / "rendered"
     hidden.mkdir(parents=True)
     (hidden / "x.yaml").write_text("{}\n")
-    shutil.copy(root / "environments" / "qa" / "environment.yaml", hidden.parent)
+    shutil.copy(root / "environments" / added / "environment.yaml", hidden.parent)
     apps = applications(appset("models"), root)
-    assert sorted(apps) == sorted(f"{env}-models" for env in (*ENVIRONMENTS, "qa"))
-    qa = apps["qa-models"]
-    strict(catalog, qa)
-    assert qa["spec"]["destination"] == {"server": "https://qa-eu1.k8s.acme.internal",
-                                         "namespace": "models-qa"}
-    assert qa["spec"]["source"]["path"] == "environments/qa/rendered"
-    assert qa["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert sorted(apps) == sorted(f"{env}-models" for env in (*ENVIRONMENTS, added))
+    app = apps[f"{added}-models"]
+    strict(catalog, app)
+    assert app["spec"]["destination"] == {"server": f"https://{added}-eu1.k8s.acme.internal",
+                                          "namespace": f"models-{added}"}
+    assert app["spec"]["source"]["path"] == f"environments/{added}/rendered"
+    assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
     platform = applications(appset("platform"), root)
-    assert sorted(platform) == sorted(f"{env}-platform" for env in (*ENVIRONMENTS, "qa"))
-    # and the checks below tell the author what else a new environment needs
-    assert project_problems(root) == [
-        "environment perf: no AppProject modelops-perf in platform/argocd/projects/",
-        "environment qa: no AppProject modelops-qa in platform/argocd/projects/",
-        "environment perf: cluster https://perf-eu1.k8s.acme.internal is not a destination "
-        "of modelops-platform",
-        "environment qa: cluster https://qa-eu1.k8s.acme.internal is not a destination of "
-        "modelops-platform",
+    assert sorted(platform) == sorted(f"{env}-platform" for env in (*ENVIRONMENTS, added))
+    # and the checks below tell the author what else a new environment needs (beyond what
+    # the committed environments may lack already, which test_every_environment_has_its_project
+    # reports)
+    new_problems = [p for p in project_problems(root) if p not in project_problems(REPO_ROOT)]
+    first, second = sorted((added, unrendered))
+    assert new_problems == [
+        f"environment {first}: no AppProject modelops-{first} in platform/argocd/projects/",
+        f"environment {second}: no AppProject modelops-{second} in platform/argocd/projects/",
+        f"environment {first}: cluster https://{first}-eu1.k8s.acme.internal is not a "
+        "destination of modelops-platform",
+        f"environment {second}: cluster https://{second}-eu1.k8s.acme.internal is not a "
+        "destination of modelops-platform",
     ]
 
 
