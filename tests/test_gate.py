@@ -341,6 +341,26 @@ def test_full_check_passes_on_the_samples() -> None:
     assert all(env["scope"] == "everything" for env in report["environments"])
 
 
+def test_full_check_passes_on_specs_of_required_fields_only(tmp_path: Path) -> None:
+    """A model with only its required fields, in an environment without its optional
+    sections, renders, validates strictly, passes the policies and schedules (the documented
+    defaults fill the rest)."""
+    minimal = model_spec("bare")
+    schema = json.loads((REPO_ROOT / "generators/schemas/modeldeployment.schema.json")
+                        .read_text())
+    spec_schema = schema["$defs"][schema["properties"]["spec"]["$ref"].rsplit("/", 1)[1]]
+    assert sorted(minimal["spec"]) == sorted(spec_schema["required"])
+    env = environment("bare-env", minimal)
+    env_schema = json.loads((REPO_ROOT / "generators/schemas/environment.schema.json")
+                            .read_text())
+    env_spec = env_schema["$defs"][env_schema["properties"]["spec"]["$ref"].rsplit("/", 1)[1]]
+    assert sorted(env.document["spec"]) == sorted(env_spec["required"])
+    repo = build_repo(tmp_path / "repo", env, policies=True)
+    result = check(repo, "--format", "json")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["result"] == "passed"
+
+
 def test_check_base_summarises_a_uri_bump(git_repo: Path) -> None:
     spec = git_repo / f"environments/{LIVE}/models/scorer.yaml"
     replace_once(spec, uri("scorer"), uri("scorer", 2))
