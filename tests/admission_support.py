@@ -39,7 +39,6 @@ from modelops_plugins.admission.handlers import Readiness
 from modelops_plugins.admission.local import (
     LocalCluster,
     indexed_objects,
-    read_rendered,
     resource_key,
     resource_of,
 )
@@ -116,10 +115,9 @@ def load_ca(directory: Path) -> tuple[Any, Any]:
 
 # --- reviews -----------------------------------------------------------------------------------
 
-def indexed_context(env: str) -> tuple[list[Obj], dict[str, Any]]:
+def indexed_context(rendered: list[Obj]) -> tuple[list[Obj], dict[str, Any]]:
     """What the plugin's indexes hold for a rendered environment (its Seldon objects and
     PrometheusRule) and the Environment document its ConfigMap carries."""
-    rendered = read_rendered(REPO_ROOT / "environments" / env / "rendered")
     context = {kind.resource for kind in CONTEXT}
     indexed = [o for resource, o in indexed_objects(rendered) if resource in context]
     return indexed, dict(environment_document(rendered) or {})

@@ -3,6 +3,13 @@
 The API is deliberately small:
 
 - `REPO_ROOT`: the real repository (read-only in tests; only `render --check` runs against it).
+- `ENVIRONMENTS`: every environment the real repository holds, whatever a fork named them; tests
+  of "every environment" iterate it, tests that need particular environments or models build
+  them with `repo_builder`.
+- `env_tree` (fixture): an `EnvTree(root, name)` for each committed environment and then for a
+  built one (`FEATURES_ENV` in the session's `feature_repo`, `repo_builder.feature_environment`)
+  holding every optional feature, so per-environment content checks always meet each feature
+  once, whatever the samples hold.
 - `repo_copy` (fixture): a fresh copy of `environments/` and `generators/schemas/` in tmp_path.
   It is not a git repository, so always pass `repo=` / `--repo` when running the CLI on it.
 - `run_cli(*args, repo=None, cwd=None, env=None) -> CliResult(rc, stdout, stderr)`: runs the
@@ -29,11 +36,38 @@ from typing import NamedTuple
 
 import pytest
 import yaml
+from modelops.repository import Repository
+from repo_builder import build_repo, feature_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELOPS = Path(sys.executable).parent / "modelops"
-ENVIRONMENTS = ("dev", "prod", "staging")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ENVIRONMENTS = tuple(Repository(REPO_ROOT).environment_names())
+
+
+class EnvTree(NamedTuple):
+    """One environment of one repository: its specs and its rendered tree."""
+
+    root: Path
+    name: str
+
+
+FEATURES_ENV = "built-features"
+
+
+@pytest.fixture(scope="session")
+def feature_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A rendered repository holding `FEATURES_ENV`: every optional feature once."""
+    return build_repo(tmp_path_factory.mktemp("features") / "repo",
+                      feature_environment(FEATURES_ENV), commit=False)
+
+
+@pytest.fixture(params=[*ENVIRONMENTS, None], ids=[*ENVIRONMENTS, FEATURES_ENV])
+def env_tree(request: pytest.FixtureRequest) -> EnvTree:
+    if request.param is None:
+        return EnvTree(request.getfixturevalue("feature_repo"), FEATURES_ENV)
+    return EnvTree(REPO_ROOT, request.param)
 
 
 class CliResult(NamedTuple):

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 from admission_support import REPO_ROOT, Harness, Obj, make_certificates, review
+from conftest import ENVIRONMENTS
 from modelops.policy import Finding, PolicyLibrary, build_input, create_engine
 from modelops_plugins.admission.local import read_rendered, resource_of
 from modelops_plugins.admission.resources import WEBHOOKS
 
-ENVIRONMENTS = ("dev", "staging", "prod")
 REVIEWED = {w.resource for w in WEBHOOKS}
 LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
 SAMPLES = sorted(path for policy in LIBRARY.policies

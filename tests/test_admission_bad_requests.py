@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from admission_support import (
-    REPO_ROOT,
     SAMPLES,
     Harness,
     Obj,
@@ -26,10 +25,12 @@ from admission_support import (
     make_certificates,
     review,
 )
-from modelops_plugins.admission.local import read_rendered
 from modelops_plugins.admission.server import MAX_BODY, Limits
+from repo_builder import environment, model, rendered_objects
 
-RENDERED = read_rendered(REPO_ROOT / "environments" / "dev" / "rendered")
+# The first Model grown to 2 x 12Gi fills the pool (2 x 8Gi x 1.5) on its own: with the second
+# beside it, it is denied.
+RENDERED = rendered_objects(environment("team", model("scorer"), model("ranker", memory="2Gi")))
 MODEL = next(o for o in RENDERED if o["kind"] == "Model")
 BODY_TIMEOUT = 0.5
 

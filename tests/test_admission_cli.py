@@ -17,9 +17,19 @@ import threading
 from pathlib import Path
 
 import pytest
-from admission_support import REPO_ROOT, make_certificates, review
+from admission_support import make_certificates, review
 from conftest import MODELOPS, run_cli
 from modelops_plugins.admission.local import read_rendered
+from repo_builder import build_repo, environment, model
+
+ENV = "team"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository with one rendered environment and the policy library `serve` loads."""
+    return build_repo(tmp_path_factory.mktemp("admission-cli") / "repo",
+                      environment(ENV, model("scorer")), commit=False, policies=True)
 
 
 def test_admission_verbs_are_registered() -> None:
@@ -34,22 +44,22 @@ def test_admission_verbs_are_registered() -> None:
     (["--tls-cert", "/nonexistent/cert.pem"], "no such file"),
     (["--env", "nowhere"], "nowhere"),
 ])
-def test_bad_usage_exits_2_without_a_traceback(tmp_path: Path, args: list[str],
+def test_bad_usage_exits_2_without_a_traceback(tmp_path: Path, repo: Path, args: list[str],
                                                 message: str) -> None:
     certs = make_certificates(tmp_path)
-    argv = {"--env": "dev", "--listen": "127.0.0.1:0", "--tls-cert": str(certs.cert),
+    argv = {"--env": ENV, "--listen": "127.0.0.1:0", "--tls-cert": str(certs.cert),
             "--tls-key": str(certs.key)}
     argv.update(dict(zip(args[::2], args[1::2], strict=True)))
-    result = run_cli("--repo", str(REPO_ROOT), "admission", "serve",
+    result = run_cli("--repo", str(repo), "admission", "serve",
                      *[part for pair in argv.items() for part in pair])
     assert result.rc == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_serve_answers_over_https_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_serve_answers_over_https_and_stops_on_sigterm(tmp_path: Path, repo: Path) -> None:
     certs = make_certificates(tmp_path)
     proc = subprocess.Popen(
-        [str(MODELOPS), "--repo", str(REPO_ROOT), "admission", "serve", "--env", "dev",
+        [str(MODELOPS), "--repo", str(repo), "admission", "serve", "--env", ENV,
          "--listen", "127.0.0.1:0", "--tls-cert", str(certs.cert), "--tls-key", str(certs.key),
          "--log-level", "WARNING"],
         stderr=subprocess.PIPE, text=True)
@@ -69,12 +79,12 @@ def test_serve_answers_over_https_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert ready.wait(60), "".join(lines)
         match = re.search(r"ready at https://127\.0\.0\.1:(\d+)", "".join(lines))
         assert match, lines
-        model = next(o for o in read_rendered(REPO_ROOT / "environments" / "dev" / "rendered")
-                     if o["kind"] == "Model")
+        scorer = next(o for o in read_rendered(repo / "environments" / ENV / "rendered")
+                      if o["kind"] == "Model")
         conn = http.client.HTTPSConnection(
             "127.0.0.1", int(match.group(1)), timeout=10,
             context=ssl.create_default_context(cafile=str(certs.ca)))
-        document = review(model, dry_run=True)
+        document = review(scorer, dry_run=True)
         conn.request("POST", "/validate-models", body=json.dumps(document),
                      headers={"Content-Type": "application/json"})
         response = conn.getresponse()
@@ -87,4 +97,4 @@ def test_serve_answers_over_https_and_stops_on_sigterm(tmp_path: Path) -> None:
         rc = proc.wait(30)
         reader.join(10)
     assert rc == 0, "".join(lines)
-    assert "environment dev:" in lines[0] and "Models" in lines[0]
+    assert f"environment {ENV}:" in lines[0] and "Models" in lines[0]

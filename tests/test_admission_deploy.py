@@ -22,11 +22,13 @@ from typing import Any
 import pytest
 import yaml
 from admission_support import REPO_ROOT, Harness, Obj, make_certificates
+from conftest import ENVIRONMENTS as REPO_ENVIRONMENTS
 from modelops.cli import build_parser
 from modelops.policy import PolicyLibrary, build_input, create_engine
 from modelops.validate import SchemaCatalog
 from modelops_plugins.admission.local import read_rendered
 from modelops_plugins.admission.resources import ENVIRONMENTS, INDEXED, OPERATIONS, WEBHOOKS
+from repo_builder import feature_environment, rendered_objects
 
 PLATFORM = REPO_ROOT / "platform" / "admission"
 NAMESPACE = "modelops-admission"
@@ -142,10 +144,10 @@ def test_webhook_settings() -> None:
 
 
 def test_namespace_selector_matches_model_namespaces_and_excludes_system_ones() -> None:
-    managed_namespaces = [obj for env in ("dev", "staging", "prod")
+    managed_namespaces = [obj for env in REPO_ENVIRONMENTS
                           for obj in read_rendered(REPO_ROOT / "environments" / env / "rendered")
                           if obj["kind"] == "Namespace"]
-    assert len(managed_namespaces) == 3
+    assert len(managed_namespaces) == len(REPO_ENVIRONMENTS)
 
     def selected(labels: dict[str, str], selector: Obj) -> bool:
         for expr in selector["matchExpressions"]:
@@ -279,7 +281,7 @@ _DISCOVERY = re.compile(r"^/api(/v1)?$|^/apis(/[^/]+){0,2}$|^/version$")
 
 @pytest.fixture(scope="module")
 def operator_requests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Any]]:
-    objects = read_rendered(REPO_ROOT / "environments" / "dev" / "rendered")
+    objects = rendered_objects(feature_environment("live"))
     certs = make_certificates(tmp_path_factory.mktemp("certs"))
     with Harness(objects, certs) as plugin:
         assert plugin.cluster is not None

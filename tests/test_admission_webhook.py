@@ -1,8 +1,10 @@
 """The admission plugin end to end: real HTTPS AdmissionReview v1 POSTs to the real kopf operator.
 
 One operator per module (tests/admission_support.py): kmock's Kubernetes API emulator holds
-the dev environment's rendered objects (namespace models-dev) plus a second pool with room
-(`mlserver-large`), and a lab namespace whose environment allows more overcommit. kopf fills its
+the rendered objects of a built environment (namespace models-team: small models, a Pipeline
+and an Experiment on an MLServer pool of 2 x 8Gi at 50 % overcommit, `repo_builder`'s
+defaults) plus a second pool with room (`mlserver-large`), and a lab namespace whose
+environment allows more overcommit. kopf fills its
 indexes by listing and watching the emulator; tests that need the cluster to change create,
 patch and delete objects through the emulator's HTTP API, so the indexes follow watch events.
 Nothing in the plugin is called directly: every verdict below came over TLS from kopf.
@@ -27,9 +29,8 @@ from admission_support import (
     review,
     with_changes,
 )
-from modelops_plugins.admission.local import read_rendered
+from repo_builder import MLSERVER_POOL, environment, model, rendered_objects, uri
 
-DEV = "models-dev"
 LAB = "models-lab"
 
 
@@ -53,19 +54,23 @@ def _startup(server: Obj, failure_threshold: int) -> Obj:
     return with_changes(server, change)
 
 
-RENDERED = read_rendered(REPO_ROOT / "environments" / "dev" / "rendered")
-MLSERVER_CPU = _find(RENDERED, "Server", "mlserver-cpu")
+RENDERED = rendered_objects(environment(
+    "team",
+    model("scorer", artifact={"size": "180Mi"}, processing={"pre": ["ranker"]}),
+    model("ranker", artifact={"size": "350Mi"},
+          rollout={"strategy": "canary", "candidate": {"uri": uri("ranker", 2)}})))
+TEAM_SERVER = _find(RENDERED, "Server", MLSERVER_POOL)
 ENVIRONMENT = _find(RENDERED, "ConfigMap", "modelops-environment")
 # A pool with room: 4 replicas x 32Gi, startup window 10 s x 24 = 240 s (fit for large models).
-LARGE_POOL = with_changes(_startup(MLSERVER_CPU, 24), lambda o: (
+LARGE_POOL = with_changes(_startup(TEAM_SERVER, 24), lambda o: (
     o["metadata"].update(name="mlserver-large"),
     o["metadata"]["annotations"].pop("modelops.dev/max-artifact-size"),
     o["spec"].update(replicas=4),
     o["spec"]["podSpec"]["containers"][0]["resources"].update(
         requests={"cpu": "2", "memory": "32Gi"}, limits={"memory": "32Gi"})))
-# 2 replicas x 12Gi: each fits a replica of mlserver-cpu (8Gi x 1.5 = 12Gi), but 24Gi more
+# 2 replicas x 12Gi: each fits a replica of cpu-pool (8Gi x 1.5 = 12Gi), but 24Gi more
 # always pushes that pool (2 x 8Gi x 1.5 = 24Gi) past its ratio, as it already hosts models.
-BIG_MODEL = with_changes(_find(RENDERED, "Model", "churn-predictor"), lambda o: (
+BIG_MODEL = with_changes(_find(RENDERED, "Model", "scorer"), lambda o: (
     o["metadata"].update(name="big-reranker"),
     o["metadata"]["annotations"].update({"modelops.dev/artifact-size": "10Gi"}),
     o["spec"].update(memory="12Gi", replicas=2, minReplicas=2, maxReplicas=2)))
@@ -85,11 +90,11 @@ def _lab_environment(limits: Obj) -> Obj:
 
 
 # The lab: the platform-wide overcommit maximum (3.0) applies; the same pool name as in
-# models-dev (with a startup window fit for large models), nothing on it, its own alert groups.
+# models-team (with a startup window fit for large models), nothing on it, its own alert groups.
 LAB_ENVIRONMENT = _lab_environment({"minReplicas": 1})
-LAB_POOL = _lab(_startup(MLSERVER_CPU, 24))
+LAB_POOL = _lab(_startup(TEAM_SERVER, 24))
 LAB_ALERTS = _lab(with_changes(_find(RENDERED, "PrometheusRule", "modelops-alerts"), lambda o: [
-    group.update(name=group["name"].replace("modelops.dev.", "modelops.lab."))
+    group.update(name=group["name"].replace("modelops.team.", "modelops.lab."))
     for group in o["spec"]["groups"]]))
 
 
@@ -127,7 +132,7 @@ def denials(response: Obj) -> str:
 # --- create / update / delete / dry run --------------------------------------------------------
 
 def test_rendered_model_is_allowed(plugin: Harness) -> None:
-    model = _find(RENDERED, "Model", "churn-predictor")
+    model = _find(RENDERED, "Model", "scorer")
     response = plugin.answer(review(model))
     assert response["allowed"] is True
     assert "status" not in response and not response.get("warnings")
@@ -136,8 +141,8 @@ def test_rendered_model_is_allowed(plugin: Harness) -> None:
 def test_model_past_its_pools_ratio_is_denied_and_allowed_on_a_pool_with_room(
         plugin: Harness) -> None:
     message = denials(plugin.answer(review(BIG_MODEL)))
-    assert "policy overcommit denies Model/models-dev/big-reranker" in message
-    assert "server mlserver-cpu plans" in message and "above its configured ratio 1.50" in message
+    assert "policy overcommit denies Model/models-team/big-reranker" in message
+    assert "server cpu-pool plans" in message and "above its configured ratio 1.50" in message
 
     roomy = with_changes(BIG_MODEL, lambda o: o["spec"].update(server="mlserver-large"))
     response = plugin.answer(review(roomy))
@@ -145,7 +150,7 @@ def test_model_past_its_pools_ratio_is_denied_and_allowed_on_a_pool_with_room(
 
 
 def test_a_namespace_is_judged_against_its_own_pools_and_environment(plugin: Harness) -> None:
-    # models-lab also has an `mlserver-cpu`, but nothing runs on it yet.
+    # models-lab also has a `cpu-pool`, but nothing runs on it yet.
     response = plugin.answer(review(_lab(BIG_MODEL)))
     assert response["allowed"] is True, response
 
@@ -160,11 +165,11 @@ def test_dry_run_is_judged_the_same_and_changes_nothing(plugin: Harness) -> None
 
 
 def test_update_judges_the_new_object_not_the_old(plugin: Harness) -> None:
-    small = _find(RENDERED, "Model", "churn-predictor")
+    small = _find(RENDERED, "Model", "scorer")
     grown = with_changes(small, lambda o: o["spec"].update(memory="12Gi", replicas=2,
                                                            minReplicas=2, maxReplicas=2))
     message = denials(plugin.answer(review(grown, "UPDATE", old=small)))
-    assert "policy overcommit denies Model/models-dev/churn-predictor" in message
+    assert "policy overcommit denies Model/models-team/scorer" in message
 
     response = plugin.answer(review(small, "UPDATE", old=grown))
     assert response["allowed"] is True, "an UPDATE that fixes an object must pass"
@@ -188,7 +193,7 @@ def test_server_overcommit_400_percent_denied_150_allowed_with_a_warning(
         plugin: Harness) -> None:
     message = denials(plugin.answer(review(_agent_overcommit(LAB_POOL, "400"), "UPDATE",
                                            old=LAB_POOL)))
-    assert "policy overcommit denies Server/models-lab/mlserver-cpu: overcommit ratio 5.00" \
+    assert "policy overcommit denies Server/models-lab/cpu-pool: overcommit ratio 5.00" \
         in message
 
     response = plugin.answer(review(_agent_overcommit(LAB_POOL, "150"), "UPDATE", old=LAB_POOL))
@@ -210,7 +215,7 @@ def test_server_with_short_startup_window_beside_a_large_model_is_denied(
     plugin.create(large_model)
     try:
         message = denials(until(plugin, document, False, "the index to hold the new Model"))
-        assert "policy probe-windows denies Server/models-dev/mlserver-large" in message
+        assert "policy probe-windows denies Server/models-team/mlserver-large" in message
         assert "large-on-large" in message
     finally:
         plugin.delete(large_model)
@@ -226,7 +231,7 @@ def test_models_created_and_deleted_through_the_api_change_the_verdict(plugin: H
     filler = with_changes(candidate, lambda o: o["metadata"].update(name="filler"))
     document = review(candidate)
     assert plugin.answer(document)["allowed"] is True
-    plugin.create(filler)   # 20Gi more on lab's mlserver-cpu: 40Gi of 24Gi
+    plugin.create(filler)   # 20Gi more on lab's cpu-pool: 40Gi of 24Gi
     try:
         message = denials(until(plugin, document, False, "the index to hold the new Model"))
         assert "policy overcommit denies Model/models-lab/candidate" in message

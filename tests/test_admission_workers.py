@@ -39,10 +39,11 @@ from modelops.policy.engine import Context
 from modelops_plugins.admission.documents import InputDocuments, Review
 from modelops_plugins.admission.verdict import partitions
 from modelops_plugins.admission.workers import PolicyWorkers
+from repo_builder import feature_environment, rendered_objects
 
 Obj = dict[str, Any]
 POLICIES = REPO_ROOT / "policies"
-SELDON, ENVIRONMENT = indexed_context("prod")
+SELDON, ENVIRONMENT = indexed_context(rendered_objects(feature_environment("live")))
 
 
 def _model(name: str) -> Obj:
@@ -57,7 +58,7 @@ def _renamed(obj: Obj, name: str, **spec: Any) -> Obj:
 
 
 def _fillers(count: int) -> list[Obj]:
-    return [_renamed(_model("churn-predictor"), f"filler-{i:04d}", memory="8Mi", replicas=1,
+    return [_renamed(_model("ranker"), f"filler-{i:04d}", memory="8Mi", replicas=1,
                      minReplicas=1, maxReplicas=1) for i in range(count)]
 
 
@@ -65,7 +66,7 @@ def _fillers(count: int) -> list[Obj]:
 
 def test_document_is_what_ci_evaluates() -> None:
     documents = InputDocuments()
-    candidate = _renamed(_model("churn-predictor"), "candidate", memory="64Gi")
+    candidate = _renamed(_model("ranker"), "candidate", memory="64Gi")
     review = documents.build(candidate, SELDON, ENVIRONMENT)
     assert review.as_input() == json.loads(json.dumps(
         build_input([candidate], cluster=SELDON, environment=ENVIRONMENT)))
@@ -73,17 +74,17 @@ def test_document_is_what_ci_evaluates() -> None:
 
 def test_reviewed_object_replaces_its_indexed_copy() -> None:
     documents = InputDocuments()
-    updated = _renamed(_model("churn-predictor"), "churn-predictor", memory="3Gi")
+    updated = _renamed(_model("ranker"), "ranker", memory="3Gi")
     document = documents.build(updated, SELDON, ENVIRONMENT).as_input()
-    churn = [o for o in document["cluster"] + document["objects"]
-             if o["kind"] == "Model" and o["metadata"]["name"] == "churn-predictor"]
-    assert churn == [updated]
+    updated_models = [o for o in document["cluster"] + document["objects"]
+                      if o["kind"] == "Model" and o["metadata"]["name"] == "ranker"]
+    assert updated_models == [updated]
     assert len(document["cluster"]) == len(SELDON) - 1
 
 
 def test_context_text_follows_the_indexes() -> None:
     documents = InputDocuments()
-    reviewed = _renamed(_model("churn-predictor"), "candidate")
+    reviewed = _renamed(_model("ranker"), "candidate")
     cluster = list(SELDON)
     first_review = documents.build(reviewed, cluster, ENVIRONMENT)
     first = first_review.as_input()
@@ -104,7 +105,7 @@ def test_context_text_follows_the_indexes() -> None:
 
 def test_context_follows_the_environment() -> None:
     documents = InputDocuments()
-    reviewed = _renamed(_model("churn-predictor"), "candidate")
+    reviewed = _renamed(_model("ranker"), "candidate")
     first = documents.build(reviewed, SELDON, ENVIRONMENT)
     assert documents.build(reviewed, SELDON, copy.deepcopy(ENVIRONMENT)).context is first.context
     stricter = copy.deepcopy(ENVIRONMENT)
@@ -117,11 +118,11 @@ def test_context_follows_the_environment() -> None:
 
 def test_namespaces_never_share_a_context() -> None:
     documents = InputDocuments()
-    prod = _renamed(_model("churn-predictor"), "candidate")
-    lab = copy.deepcopy(prod)
+    live = _renamed(_model("ranker"), "candidate")
+    lab = copy.deepcopy(live)
     lab["metadata"]["namespace"] = "models-lab"
     assert documents.build(lab, [], {}).as_input()["cluster"] == []
-    assert len(documents.build(prod, SELDON, ENVIRONMENT).as_input()["cluster"]) == len(
+    assert len(documents.build(live, SELDON, ENVIRONMENT).as_input()["cluster"]) == len(
         SELDON)
     assert documents.build(lab, [], {}).as_input()["cluster"] == []
 
@@ -130,9 +131,9 @@ def test_an_emptied_namespace_keeps_nothing() -> None:
     # Namespaces come and go: one whose indexed objects are all gone must not keep its
     # serialised context or Environment text (the cache's own state, checked directly).
     documents = InputDocuments()
-    reviewed = _renamed(_model("churn-predictor"), "candidate")
+    reviewed = _renamed(_model("ranker"), "candidate")
     documents.build(reviewed, SELDON, ENVIRONMENT)
-    assert set(documents._namespaces) == {"models-prod"}
+    assert set(documents._namespaces) == {"models-live"}
     assert documents.build(reviewed, [], ENVIRONMENT).as_input()["cluster"] == []
     assert documents._namespaces == {}
 
@@ -157,7 +158,7 @@ def expected() -> Any:
 
 
 def _tight(pool: str) -> list[Obj]:
-    """The prod namespace with `pool`'s replicas registering a tenth of their memory."""
+    """The live namespace with `pool`'s replicas registering a tenth of their memory."""
     tight = copy.deepcopy(SELDON)
     server = next(o for o in tight if o["kind"] == "Server" and o["metadata"]["name"] == pool)
     [container] = [c for c in server["spec"]["podSpec"]["containers"] if c["name"] == "mlserver"]
@@ -171,7 +172,7 @@ def test_an_engine_judges_each_review_by_its_own_held_context(
     engine = create_engine(PolicyLibrary.load(POLICIES), "regorus")
     assert isinstance(engine, policy_engine.RegorusEngine)
     documents = InputDocuments()
-    candidate = _renamed(_model("churn-predictor"), "candidate")
+    candidate = _renamed(_model("ranker"), "candidate")
     roomy = documents.build(candidate, SELDON, ENVIRONMENT)
     pool = candidate["spec"]["server"]
     tight = documents.build(candidate, _tight(pool), ENVIRONMENT)
@@ -194,7 +195,7 @@ def test_an_engine_judges_each_review_by_its_own_held_context(
 def test_an_engine_drops_its_contexts_past_the_byte_budget(
         monkeypatch: pytest.MonkeyPatch, expected: Any) -> None:
     documents = InputDocuments()
-    candidate = _renamed(_model("churn-predictor"), "candidate")
+    candidate = _renamed(_model("ranker"), "candidate")
     roomy = documents.build(candidate, SELDON, ENVIRONMENT)
     tight = documents.build(candidate, _tight(candidate["spec"]["server"]), ENVIRONMENT)
     both = len(roomy.context.text) + len(tight.context.text)
@@ -226,8 +227,8 @@ def _document(reviewed: Obj, extra: int = 0) -> Review:
 
 
 def test_workers_answer_like_the_engine(one_worker: PolicyWorkers, expected: Any) -> None:
-    denied = _document(_renamed(_model("churn-predictor"), "candidate", memory="64Gi"))
-    allowed = _document(_renamed(_model("churn-predictor"), "candidate"))
+    denied = _document(_renamed(_model("ranker"), "candidate", memory="64Gi"))
+    allowed = _document(_renamed(_model("ranker"), "candidate"))
 
     async def both() -> list[Any]:
         return list(await asyncio.gather(one_worker.evaluate(denied),
@@ -241,8 +242,8 @@ def test_workers_answer_like_the_engine(one_worker: PolicyWorkers, expected: Any
 
 def test_an_abandoned_review_never_answers_the_next(one_worker: PolicyWorkers,
                                                     expected: Any) -> None:
-    slow = _document(_renamed(_model("churn-predictor"), "slow", memory="64Gi"), extra=1500)
-    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+    slow = _document(_renamed(_model("ranker"), "slow", memory="64Gi"), extra=1500)
+    quick = _document(_renamed(_model("ranker"), "quick"))
 
     async def abandon_then_review() -> Any:
         abandoned = asyncio.ensure_future(one_worker.evaluate(slow))
@@ -265,7 +266,7 @@ async def _until(condition: Callable[[], bool], what: str, seconds: float = 60) 
 def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: Review) -> Any:
     """SIGKILL `victim` mid-review (that review must fail), wait for its replacement, then
     judge `quick`."""
-    slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
+    slow = _document(_renamed(_model("ranker"), "slow"), extra=1500)
     count = len(workers.pids)
 
     async def kill_mid_review() -> Any:
@@ -283,7 +284,7 @@ def _review_after_a_kill(workers: PolicyWorkers, victim: int, quick: Review) -> 
 
 def test_a_worker_that_dies_fails_its_review_and_is_replaced(one_worker: PolicyWorkers,
                                                              expected: Any) -> None:
-    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+    quick = _document(_renamed(_model("ranker"), "quick"))
     [victim] = one_worker.pids
     assert _review_after_a_kill(one_worker, victim, quick) == expected(quick)
     assert one_worker.pids and victim not in one_worker.pids
@@ -305,7 +306,7 @@ def test_closed_workers_exit_and_refuse_reviews() -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     with pytest.raises(PolicyEngineError, match="shut down"):
-        asyncio.run(workers.evaluate(_document(_model("churn-predictor"))))
+        asyncio.run(workers.evaluate(_document(_model("ranker"))))
 
 
 # --- a review shared out between workers (--policy-split) ---------------------------------------
@@ -333,7 +334,7 @@ def test_workers_run_as_batch_tasks(split_workers: PolicyWorkers) -> None:
 
 
 def _sample_documents() -> list[Review]:
-    """Every policy sample alone and in the prod namespace: findings of every policy."""
+    """Every policy sample alone and in the live namespace: findings of every policy."""
     documents = []
     for policy in PolicyLibrary.load(POLICIES).policies:
         for verdict in ("allowed", "disallowed"):
@@ -347,8 +348,8 @@ def _sample_documents() -> list[Review]:
 
 def test_a_shared_out_review_finds_what_the_whole_library_finds(
         split_workers: PolicyWorkers, expected: Any) -> None:
-    documents = [_document(_renamed(_model("churn-predictor"), "candidate", memory="64Gi")),
-                 _document(_renamed(_model("churn-predictor"), "candidate")),
+    documents = [_document(_renamed(_model("ranker"), "candidate", memory="64Gi")),
+                 _document(_renamed(_model("ranker"), "candidate")),
                  *_sample_documents()]
 
     async def all_of_them() -> list[Any]:
@@ -366,7 +367,7 @@ def test_busy_workers_judge_reviews_whole_and_find_the_same(own_split_workers: P
     # Sharing out is for reviews that come one at a time: once reviews queue, each worker that
     # comes free judges the oldest whole, with the same findings.
     workers = own_split_workers
-    documents = [_document(_renamed(_model("churn-predictor"), f"c{i}",
+    documents = [_document(_renamed(_model("ranker"), f"c{i}",
                                     memory="64Gi" if i % 2 else "1Gi"), extra=i * 50)
                  for i in range(8)]
 
@@ -387,8 +388,8 @@ def test_busy_workers_judge_reviews_whole_and_find_the_same(own_split_workers: P
 def test_a_review_abandoned_while_waiting_keeps_no_worker(own_split_workers: PolicyWorkers,
                                                           expected: Any) -> None:
     workers = own_split_workers
-    slow = _document(_renamed(_model("churn-predictor"), "slow"), extra=1500)
-    quick = _document(_renamed(_model("churn-predictor"), "quick"))
+    slow = _document(_renamed(_model("ranker"), "slow"), extra=1500)
+    quick = _document(_renamed(_model("ranker"), "quick"))
 
     async def abandon_a_waiter() -> Any:
         busy = asyncio.ensure_future(workers.evaluate(slow))   # takes both workers
@@ -408,7 +409,7 @@ def test_a_review_abandoned_while_waiting_keeps_no_worker(own_split_workers: Pol
 def test_a_share_whose_worker_dies_fails_the_review(own_split_workers: PolicyWorkers,
                                                      expected: Any) -> None:
     workers = own_split_workers
-    quick = _document(_renamed(_model("churn-predictor"), "quick", memory="64Gi"))
+    quick = _document(_renamed(_model("ranker"), "quick", memory="64Gi"))
     victim = workers.pids[1]   # the worker of the policies no group names
     assert _review_after_a_kill(workers, victim, quick) == expected(quick)
     assert victim not in workers.pids
@@ -420,7 +421,7 @@ def test_reviews_go_whole_while_a_share_has_no_worker(own_split_workers: PolicyW
     # Before, a lone review waited for a worker of every share: for the replacement's start,
     # or for ever if it failed.
     workers = own_split_workers
-    quick = _document(_renamed(_model("churn-predictor"), "quick", memory="64Gi"))
+    quick = _document(_renamed(_model("ranker"), "quick", memory="64Gi"))
     victim = workers.pids[1]
     started = threading.Event()   # holds the replacement back until the test lets it start
     spawn = workers._spawn

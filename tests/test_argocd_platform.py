@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import repo_builder as builder
 import yaml
-from conftest import ENVIRONMENTS, REPO_ROOT, copy_repo
-from modelops import render
-from modelops.repository import Repository
+from conftest import ENVIRONMENTS, FEATURES_ENV, REPO_ROOT, copy_repo
 from modelops.validate import SchemaCatalog
 
 Obj = dict[str, Any]
@@ -323,48 +322,53 @@ def test_one_models_application_per_environment(catalog: SchemaCatalog) -> None:
 
 
 def _add_environment(root: Path, name: str, *, render_it: bool = True) -> None:
-    source = root / "environments" / "staging"
-    target = root / "environments" / name
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("rendered"))
-    text = (target / "environment.yaml").read_text()
-    for old, new in (("name: staging", f"name: {name}"),
-                     ("namespace: models-staging", f"namespace: models-{name}"),
-                     ("staging-eu1", f"{name}-eu1")):
-        text = text.replace(old, new)
-    (target / "environment.yaml").write_text(text)
+    cluster = {"name": f"{name}-eu1", "server": f"https://{name}-eu1.k8s.acme.internal"}
+    draft = builder.environment(name, builder.model("scorer"), cluster=cluster)
+    builder.write_spec(root, name, draft.document)
+    for document in draft.models:
+        builder.write_spec(root, name, document)
     if render_it:
-        repo = Repository(root)
-        render.write_environments(repo, repo.load_environments([name]))
+        builder.render_repo(root, name)
+
+
+def _unused_name(base: str) -> str:
+    """`base`, or `base` with a number, whichever no committed environment is called."""
+    return next(name for name in (base, *(f"{base}{i}" for i in range(2, 99)))
+                if name not in ENVIRONMENTS)
 
 
 def test_a_fourth_environment_yields_its_applications(tmp_path: Path,
                                                       catalog: SchemaCatalog) -> None:
     root = copy_repo(tmp_path / "repo")
-    _add_environment(root, "qa")
-    _add_environment(root, "perf", render_it=False)  # never rendered: no Application yet
+    added, unrendered = _unused_name("qa"), _unused_name("perf")
+    _add_environment(root, added)
+    _add_environment(root, unrendered, render_it=False)  # never rendered: no Application yet
     hidden = root / "environments" / ".scratch" / "rendered"
     hidden.mkdir(parents=True)
     (hidden / "x.yaml").write_text("{}\n")
-    shutil.copy(root / "environments" / "dev" / "environment.yaml", hidden.parent)
+    shutil.copy(root / "environments" / added / "environment.yaml", hidden.parent)
     apps = applications(appset("models"), root)
-    assert sorted(apps) == ["dev-models", "prod-models", "qa-models", "staging-models"]
-    qa = apps["qa-models"]
-    strict(catalog, qa)
-    assert qa["spec"]["destination"] == {"server": "https://qa-eu1.k8s.acme.internal",
-                                         "namespace": "models-qa"}
-    assert qa["spec"]["source"]["path"] == "environments/qa/rendered"
-    assert qa["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert sorted(apps) == sorted(f"{env}-models" for env in (*ENVIRONMENTS, added))
+    app = apps[f"{added}-models"]
+    strict(catalog, app)
+    assert app["spec"]["destination"] == {"server": f"https://{added}-eu1.k8s.acme.internal",
+                                          "namespace": f"models-{added}"}
+    assert app["spec"]["source"]["path"] == f"environments/{added}/rendered"
+    assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
     platform = applications(appset("platform"), root)
-    assert sorted(platform) == ["dev-platform", "prod-platform", "qa-platform",
-                                "staging-platform"]
-    # and the checks below tell the author what else a new environment needs
-    assert project_problems(root) == [
-        "environment perf: no AppProject modelops-perf in platform/argocd/projects/",
-        "environment qa: no AppProject modelops-qa in platform/argocd/projects/",
-        "environment perf: cluster https://perf-eu1.k8s.acme.internal is not a destination "
-        "of modelops-platform",
-        "environment qa: cluster https://qa-eu1.k8s.acme.internal is not a destination of "
-        "modelops-platform",
+    assert sorted(platform) == sorted(f"{env}-platform" for env in (*ENVIRONMENTS, added))
+    # and the checks below tell the author what else a new environment needs (beyond what
+    # the committed environments may lack already, which test_every_environment_has_its_project
+    # reports)
+    new_problems = [p for p in project_problems(root) if p not in project_problems(REPO_ROOT)]
+    first, second = sorted((added, unrendered))
+    assert new_problems == [
+        f"environment {first}: no AppProject modelops-{first} in platform/argocd/projects/",
+        f"environment {second}: no AppProject modelops-{second} in platform/argocd/projects/",
+        f"environment {first}: cluster https://{first}-eu1.k8s.acme.internal is not a "
+        "destination of modelops-platform",
+        f"environment {second}: cluster https://{second}-eu1.k8s.acme.internal is not a "
+        "destination of modelops-platform",
     ]
 
 
@@ -402,13 +406,14 @@ def test_every_environment_has_its_project() -> None:
     assert project_problems(REPO_ROOT) == []
 
 
-def _rendered_usage(env: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]], set[str]]:
+def _rendered_usage(root: Path, env: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]],
+                                                   set[str]]:
     """(cluster-scoped kinds, namespaced kinds, namespaces) of an environment's rendered tree."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     cluster: set[tuple[str, str]] = set()
     namespaced: set[tuple[str, str]] = set()
     namespaces: set[str] = set()
-    for path in (REPO_ROOT / "environments" / env / "rendered").rglob("*.yaml"):
+    for path in (root / "environments" / env / "rendered").rglob("*.yaml"):
         obj = yaml.load(path.read_bytes(), Loader=loader)
         group = obj["apiVersion"].rpartition("/")[0]
         if "namespace" in obj["metadata"]:
@@ -419,11 +424,12 @@ def _rendered_usage(env: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]
     return cluster, namespaced, namespaces
 
 
-def test_projects_allow_exactly_what_the_environments_render() -> None:
+def test_projects_allow_exactly_what_the_environments_render(feature_repo: Path) -> None:
     """Each project permits what its environment renders; no project permits more kinds than
-    the generator emits anywhere (a stale whitelist entry is a hole, not a convenience)."""
-    all_cluster: set[tuple[str, str]] = set()
-    all_namespaced: set[tuple[str, str]] = set()
+    the generator emits (a stale whitelist entry is a hole, not a convenience). What the
+    generator emits is what the committed environments and the built one with every feature
+    render together, so a fork whose environments lack drift or canaries still passes."""
+    all_cluster, all_namespaced, _ = _rendered_usage(feature_repo, FEATURES_ENV)
     whitelists = set()
     for env in ENVIRONMENTS:
         project = _projects()[f"modelops-{env}"]
@@ -436,7 +442,7 @@ def test_projects_allow_exactly_what_the_environments_render() -> None:
         namespaced_kinds = frozenset((k["group"], k["kind"])
                                      for k in spec["namespaceResourceWhitelist"])
         whitelists.add((cluster_kinds, namespaced_kinds))
-        cluster, namespaced, namespaces = _rendered_usage(env)
+        cluster, namespaced, namespaces = _rendered_usage(REPO_ROOT, env)
         assert cluster <= cluster_kinds, f"{env}: not allowed: {cluster - cluster_kinds}"
         assert namespaced <= namespaced_kinds, f"{env}: {namespaced - namespaced_kinds}"
         assert namespaces == {d["namespace"] for d in spec["destinations"]}

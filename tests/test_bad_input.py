@@ -1,6 +1,7 @@
 """The bad-input suite: every way a spec author can get a spec wrong, and what modelops says.
 
-Each case copies the sample repository, breaks one file, and runs `modelops render`. It must
+Each case builds its repository (bad_input_repo.py: fixed spec texts, independent of the
+shipped samples), breaks one file, and runs `modelops render`. It must
 exit 2, print `path:line:col: field: message` pointing at the offending token, print no
 traceback (and no "internal error"), and leave every file in the copy untouched. Most cases run
 in-process (fast); a handful also run the real console script to prove nothing leaks into a
@@ -19,10 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, find_rendered, replace_once, run_cli, snapshot
+from bad_input_repo import build
+from conftest import find_rendered, replace_once, run_cli, snapshot
 from modelops.runtimes import DEFAULT_CAPABILITIES
 
-F = "environments/prod/models/fraud-detector.yaml"  # the richest sample; line map below
+F = "environments/prod/models/fraud-detector.yaml"  # the richest spec; line map below
 C = "environments/prod/models/churn-predictor.yaml"
 E = "environments/prod/environment.yaml"
 # fraud-detector.yaml, as committed:
@@ -97,6 +99,12 @@ def long_name(repo: Path) -> None:
 
 def models_subdir(repo: Path) -> None:
     (repo / "environments/prod/models/nested.yaml").mkdir()
+
+
+@pytest.fixture
+def spec_repo(tmp_path: Path) -> Path:
+    """The repository every case breaks (bad_input_repo.py), rendered, not a git repository."""
+    return build(tmp_path / "repo")
 
 
 @dataclass(frozen=True)
@@ -451,37 +459,37 @@ def _assert_reported(case: Case, rc: int, stderr: str) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_located_and_writes_nothing(
-    case: Case, repo_copy: Path, run_main: Any
+    case: Case, spec_repo: Path, run_main: Any
 ) -> None:
     """A broken spec exits 2 with a located `path:line:col: field:` line and touches nothing."""
-    case.mutate(repo_copy)
-    before = snapshot(repo_copy)
-    result = run_main("render", repo=repo_copy)
+    case.mutate(spec_repo)
+    before = snapshot(spec_repo)
+    result = run_main("render", repo=spec_repo)
     _assert_reported(case, result.rc, result.stderr)
     assert result.stdout == ""
-    assert snapshot(repo_copy) == before
+    assert snapshot(spec_repo) == before
 
 
 @pytest.mark.parametrize("case_id", SUBPROCESS)
-def test_bad_input_through_console_script(case_id: str, repo_copy: Path) -> None:
+def test_bad_input_through_console_script(case_id: str, spec_repo: Path) -> None:
     """The real `modelops` script reports the same located line, with no traceback."""
     case = BY_ID[case_id]
-    case.mutate(repo_copy)
-    before = snapshot(repo_copy)
-    result = run_cli("render", repo=repo_copy)
+    case.mutate(spec_repo)
+    before = snapshot(spec_repo)
+    result = run_cli("render", repo=spec_repo)
     _assert_reported(case, result.rc, result.stderr)
-    assert snapshot(repo_copy) == before
+    assert snapshot(spec_repo) == before
 
 
-def test_check_mode_reports_bad_input_too(repo_copy: Path, run_main: Any) -> None:
+def test_check_mode_reports_bad_input_too(spec_repo: Path, run_main: Any) -> None:
     """`render --check` on a broken spec exits 2 with the located error, not 1 with a diff."""
     case = BY_ID["typo-memroy"]
-    case.mutate(repo_copy)
-    result = run_main("render", "--check", repo=repo_copy)
+    case.mutate(spec_repo)
+    result = run_main("render", "--check", repo=spec_repo)
     _assert_reported(case, result.rc, result.stderr)
 
 
-def test_many_broken_files_reported_together_sorted(repo_copy: Path, run_main: Any) -> None:
+def test_many_broken_files_reported_together_sorted(spec_repo: Path, run_main: Any) -> None:
     """Problems in several files of one environment all come out in one run, sorted by place."""
     for mutate in (
         BY_ID["typo-memroy"].mutate,
@@ -490,9 +498,9 @@ def test_many_broken_files_reported_together_sorted(repo_copy: Path, run_main: A
         sub(C, "framework: sklearn", "framework: [sklearn]"),
         sub(F, "owner: risk-ml", "owner: Risk"),
     ):
-        mutate(repo_copy)
-    before = snapshot(repo_copy)
-    result = run_main("render", repo=repo_copy)
+        mutate(spec_repo)
+    before = snapshot(spec_repo)
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 2
     lines = _problem_lines(result.stderr)
     assert [line.split(": ", 2)[0] + ": " + line.split(": ", 2)[1] for line in lines] == [
@@ -503,16 +511,16 @@ def test_many_broken_files_reported_together_sorted(repo_copy: Path, run_main: A
         "environments/prod/models/notes.txt:1:1: (document)",
     ]
     assert "modelops: 5 problem(s); nothing was written" in result.stderr
-    assert snapshot(repo_copy) == before
+    assert snapshot(spec_repo) == before
 
 
-def test_broken_files_in_two_environments_reported_together(repo_copy: Path, run_main: Any) -> None:
+def test_broken_files_in_two_environments_reported_together(spec_repo: Path, run_main: Any) -> None:
     """Problems in dev and in prod are both reported by one `render` run."""
     sub("environments/dev/models/fraud-detector.yaml", "memory: 1800Mi", "memroy: 1800Mi")(
-        repo_copy
+        spec_repo
     )
-    BY_ID["typo-memroy"].mutate(repo_copy)
-    result = run_main("render", repo=repo_copy)
+    BY_ID["typo-memroy"].mutate(spec_repo)
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 2
     assert "environments/dev/models/fraud-detector.yaml:13:3: spec.memroy: " in result.stderr
     assert f"{F}:13:3: spec.memroy: " in result.stderr
@@ -529,47 +537,47 @@ def _nested(depth: int) -> Mutation:
     )
 
 
-def test_deeply_nested_yaml_is_bad_input(repo_copy: Path, run_main: Any) -> None:
+def test_deeply_nested_yaml_is_bad_input(spec_repo: Path, run_main: Any) -> None:
     """A 4 KB spec with 2000 nested flow sequences is refused as bad input (exit 2, located)."""
-    _nested(2000)(repo_copy)
-    result = run_main("render", repo=repo_copy)
+    _nested(2000)(spec_repo)
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 2, result.stderr
     assert f"{F}:7:" in result.stderr
 
 
-def test_very_deeply_nested_yaml_does_not_crash(repo_copy: Path) -> None:
+def test_very_deeply_nested_yaml_does_not_crash(spec_repo: Path) -> None:
     """A 120 KB spec of 60000 nested flow sequences is refused (exit 2), not a segfault."""
-    _nested(60000)(repo_copy)
-    before = snapshot(repo_copy)
-    result = run_cli("render", repo=repo_copy, cwd=repo_copy.parent)  # any core file lands there
-    assert snapshot(repo_copy) == before
+    _nested(60000)(spec_repo)
+    before = snapshot(spec_repo)
+    result = run_cli("render", repo=spec_repo, cwd=spec_repo.parent)  # any core file lands there
+    assert snapshot(spec_repo) == before
     assert result.rc == 2, (result.rc, result.stderr[-500:])
 
 
 @pytest.mark.parametrize("value", ["!!bool maybe", "!!int ''", "!!int +", "!!float ''"])
-def test_invalid_tagged_scalar_is_bad_input(value: str, repo_copy: Path, run_main: Any) -> None:
+def test_invalid_tagged_scalar_is_bad_input(value: str, spec_repo: Path, run_main: Any) -> None:
     """`memory: <tagged scalar>` with an invalid value is a located error at 13:11, exit 2."""
-    sub(F, "memory: 2Gi", f"memory: {value}")(repo_copy)
-    result = run_main("render", repo=repo_copy)
+    sub(F, "memory: 2Gi", f"memory: {value}")(spec_repo)
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 2, result.stderr
     assert f"{F}:13:11: spec.memory: " in result.stderr
 
 
-def test_control_character_is_located_on_one_line(repo_copy: Path, run_main: Any) -> None:
+def test_control_character_is_located_on_one_line(spec_repo: Path, run_main: Any) -> None:
     """A raw \\x01 inside the description is reported at its own line and column, on one line."""
-    raw = (repo_copy / F).read_bytes()
-    (repo_copy / F).write_bytes(raw.replace(b"Card-not-present", b"Card-\x01not-present"))
-    result = run_main("render", repo=repo_copy)
+    raw = (spec_repo / F).read_bytes()
+    (spec_repo / F).write_bytes(raw.replace(b"Card-not-present", b"Card-\x01not-present"))
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 2
     assert f"{F}:7:21: " in result.stderr
     assert len(_problem_lines(result.stderr)) == 1, result.stderr
 
 
-def test_problem_output_cannot_be_forged_by_a_key(repo_copy: Path, run_main: Any) -> None:
+def test_problem_output_cannot_be_forged_by_a_key(spec_repo: Path, run_main: Any) -> None:
     """An unknown key containing a newline still prints as one problem line for this file."""
     forged = "environments/prod/models/ltv-regressor.yaml:1:1: spec: forged"
-    sub(F, "  framework: xgboost\n", f'  framework: xgboost\n  "x\\n{forged}": 1\n')(repo_copy)
-    result = run_main("render", repo=repo_copy)
+    sub(F, "  framework: xgboost\n", f'  framework: xgboost\n  "x\\n{forged}": 1\n')(spec_repo)
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 2
     lines = _problem_lines(result.stderr)
     assert len(lines) == 1, result.stderr
@@ -584,26 +592,26 @@ def _rendered_objects(repo: Path, env: str) -> list[dict[str, Any]]:
     return [yaml.safe_load(p.read_text()) for p in sorted(base.rglob("*.yaml"))]
 
 
-def test_model_name_colliding_with_derived_name_is_refused(repo_copy: Path, run_main: Any) -> None:
+def test_model_name_colliding_with_derived_name_is_refused(spec_repo: Path, run_main: Any) -> None:
     """A second model named `churn-predictor-candidate` is refused, or at least not duplicated."""
-    source = (repo_copy / "environments/prod/models/ltv-regressor.yaml").read_text()
-    (repo_copy / "environments/prod/models/churn-predictor-candidate.yaml").write_text(
+    source = (spec_repo / "environments/prod/models/ltv-regressor.yaml").read_text()
+    (spec_repo / "environments/prod/models/churn-predictor-candidate.yaml").write_text(
         source.replace("name: ltv-regressor", "name: churn-predictor-candidate")
     )
-    result = run_main("render", "--env", "prod", repo=repo_copy)
+    result = run_main("render", "--env", "prod", repo=spec_repo)
     if result.rc == 2:
         assert "churn-predictor-candidate" in result.stderr
         return
     assert result.rc == 0, result.stderr
     names = [
         (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
-        for o in _rendered_objects(repo_copy, "prod")
+        for o in _rendered_objects(spec_repo, "prod")
     ]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     assert duplicates == []
 
 
-def test_drift_and_explainer_of_triton_model_are_placeable(repo_copy: Path, run_main: Any) -> None:
+def test_drift_and_explainer_of_triton_model_are_placeable(spec_repo: Path, run_main: Any) -> None:
     """Drift/explainer of an ONNX model are refused or placed on a server that can host them."""
     append(
         "environments/prod/models/demand-forecaster.yaml",
@@ -611,12 +619,12 @@ def test_drift_and_explainer_of_triton_model_are_placeable(repo_copy: Path, run_
         "    referenceRows: 5000\n    pValue: 0.01\n    batchSize: 10\n"
         "  explainer:\n    type: kernel_shap\n"
         "    uri: gs://acme-models-prod/demand-forecaster/explainer/1\n",
-    )(repo_copy)
-    result = run_main("render", "--env", "prod", repo=repo_copy)
+    )(spec_repo)
+    result = run_main("render", "--env", "prod", repo=spec_repo)
     if result.rc == 2:
         return
     assert result.rc == 0, result.stderr
-    objects = _rendered_objects(repo_copy, "prod")
+    objects = _rendered_objects(spec_repo, "prod")
     runtime = {
         o["metadata"]["name"]: o["spec"]["serverConfig"] for o in objects if o["kind"] == "Server"
     }
@@ -648,36 +656,36 @@ TRICKY = [
 ]
 
 
-def test_template_syntax_in_description_is_inert(repo_copy: Path, run_main: Any) -> None:
+def test_template_syntax_in_description_is_inert(spec_repo: Path, run_main: Any) -> None:
     """A description of `{{ 7*7 }} {% raw %}` renders fine (exit 0): specs are never templates."""
     sub(
         F,
         "description: Card-not-present fraud score, called on every checkout.",
         'description: "{{ 7*7 }} {% raw %}"',
-    )(repo_copy)
-    result = run_main("render", repo=repo_copy)
+    )(spec_repo)
+    result = run_main("render", repo=spec_repo)
     assert result.rc == 0, result.stderr
-    for obj_path in (repo_copy / "environments").glob("*/rendered/**/*.yaml"):
+    for obj_path in (spec_repo / "environments").glob("*/rendered/**/*.yaml"):
         assert len(list(yaml.safe_load_all(obj_path.read_text()))) == 1, obj_path
 
 
-def test_hostile_smoke_strings_reach_request_json_exactly(repo_copy: Path, run_main: Any) -> None:
+def test_hostile_smoke_strings_reach_request_json_exactly(spec_repo: Path, run_main: Any) -> None:
     """Quotes, backslashes, `}}`, `{{ 7*7 }}`, `---`, YAML syntax in smoke data arrive verbatim."""
     flow = "[" + ", ".join(json.dumps(s, ensure_ascii=False) for s in TRICKY) + ", 0.25, 3]"
     sub(
         F,
         "        shape: [1, 4]\n        data: [0.1, 0.2, 0.3, 0.4]\n",
         f"        shape: [1, {len(TRICKY) + 2}]\n        data: {flow}\n",
-    )(repo_copy)
-    result = run_main("render", "--env", "prod", repo=repo_copy)
+    )(spec_repo)
+    result = run_main("render", "--env", "prod", repo=spec_repo)
     assert result.rc == 0, result.stderr
-    base = repo_copy / "environments/prod/rendered"
+    base = spec_repo / "environments/prod/rendered"
     for path in base.rglob("*.yaml"):
         docs = list(yaml.safe_load_all(path.read_text()))
         assert len(docs) == 1, path
         assert set(docs[0]) <= {"apiVersion", "kind", "metadata", "spec", "data"}, path
     configmap = yaml.safe_load(
-        find_rendered(repo_copy, "prod", "ConfigMap", "smoke-fraud-detector").read_text()
+        find_rendered(spec_repo, "prod", "ConfigMap", "smoke-fraud-detector").read_text()
     )
     assert set(configmap["data"]) == {"request.json"}
     request = json.loads(configmap["data"]["request.json"])
@@ -696,14 +704,15 @@ def test_hostile_smoke_strings_reach_request_json_exactly(repo_copy: Path, run_m
     assert configmap["metadata"]["name"] == "smoke-fraud-detector"
 
 
-def test_console_script_never_prints_traceback_even_on_internal_error(repo_copy: Path) -> None:
+def test_console_script_never_prints_traceback_even_on_internal_error(spec_repo: Path) -> None:
     """An unexpected failure prints one 'internal error' line, not a traceback, and exits 1."""
-    schemas = repo_copy / "generators" / "schemas"
+    schemas = spec_repo / "generators" / "schemas"
     for path in schemas.iterdir():
         path.unlink()
     schemas.rmdir()
     schemas.write_text("a file where the schema folder should be\n")
-    result = run_cli("render", repo=repo_copy)
+    before = rendered_trees(spec_repo)
+    result = run_cli("render", repo=spec_repo)
     assert result.rc == 1
     assert "Traceback" not in result.stderr
     assert re.search(
@@ -711,12 +720,11 @@ def test_console_script_never_prints_traceback_even_on_internal_error(repo_copy:
         result.stderr,
         re.MULTILINE,
     )
-    assert rendered_untouched(repo_copy)
+    assert rendered_trees(spec_repo) == before
 
 
-def rendered_untouched(repo: Path) -> bool:
-    return all(
-        snapshot(repo / "environments" / env / "rendered")
-        == snapshot(REPO_ROOT / "environments" / env / "rendered")
-        for env in ("dev", "prod", "staging")
-    )
+def rendered_trees(repo: Path) -> dict[str, dict[str, bytes]]:
+    return {
+        env.name: snapshot(env / "rendered")
+        for env in sorted((repo / "environments").iterdir())
+    }

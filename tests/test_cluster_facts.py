@@ -5,10 +5,10 @@ The library computes what its capacity rules need from each cluster object on it
 facts computed once per indexed object (`modelops.policy.held`), and the review names it.
 Here, with regorus (the engine that holds contexts):
 
-- every policy sample, reviewed whole or one object at a time with the rest and the prod
-  namespace as context, gives the same findings held as spelled out; so does each prod Model
-  reviewed in its namespace, as it is, grown past its pool, and as an UPDATE of its own
-  indexed copy;
+- every policy sample, reviewed whole or one object at a time with the rest and a built
+  production-like namespace (`repo_builder.feature_environment`) as context, gives the same
+  findings held as spelled out; so does each of its Models reviewed in its namespace, as it
+  is, grown past its pool, and as an UPDATE of its own indexed copy;
 - held facts that disagree with their objects are used (a Model's memory, a Server's capacity,
   an alert's threshold), so this comparison can fail;
 - the plugin's documents carry one fact per context object and compute facts only for objects
@@ -29,9 +29,10 @@ from modelops.policy import Finding, PolicyEngine, PolicyLibrary, build_input, c
 from modelops.policy.engine import Context
 from modelops.policy.inputs import Manifest, PolicyInput
 from modelops_plugins.admission.documents import InputDocuments
+from repo_builder import feature_environment, rendered_objects
 
 LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
-SELDON, ENVIRONMENT = indexed_context("prod")
+SELDON, ENVIRONMENT = indexed_context(rendered_objects(feature_environment("live")))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def test_samples_find_the_same_held(engine: PolicyEngine) -> None:
     assert {"overcommit", "probe-windows", "alerts"} <= found   # the rules that read facts
 
 
-def test_each_prod_model_is_judged_the_same_held(engine: PolicyEngine) -> None:
+def test_each_live_model_is_judged_the_same_held(engine: PolicyEngine) -> None:
     documents = InputDocuments(engine.cluster_facts)
     for model in (o for o in SELDON if o["kind"] == "Model"):
         grown = copy.deepcopy(model)

@@ -133,11 +133,11 @@ def test_every_query_is_valid_promql(env: str, tmp_path: Path) -> None:
 
 def _series(ns: str) -> list[dict[str, str]]:
     """Two models on two pools, shaped like the agent's and MLServer's real series."""
-    agent = ('namespace="{ns}", model="{m}", model_internal="{m}_1", server="mlserver-cpu", '
+    agent = ('namespace="{ns}", model="{m}", model_internal="{m}_1", server="pool-a", '
              'server_replica="0", method_type="rest", code="{code}"')
     out = []
-    for model, per_minute, errors, seconds in (("fraud-detector", 600, 6, 60),
-                                               ("churn-predictor", 120, 0, 24)):
+    for model, per_minute, errors, seconds in (("model-a", 600, 6, 60),
+                                               ("model-b", 120, 0, 24)):
         ok = agent.format(ns=ns, m=model, code="200")
         out += [{"series": f"seldon_model_infer_total{{{ok}}}",
                  "values": f"0+{per_minute - errors}x30"},
@@ -147,13 +147,13 @@ def _series(ns: str) -> list[dict[str, str]]:
             bad = agent.format(ns=ns, m=model, code="500")
             out.append({"series": f"seldon_model_infer_total{{{bad}}}",
                         "values": f"0+{errors}x30"})
-    drift = f'namespace="{ns}", model_name="fraud-detector-drift_2", model_version="2"'
+    drift = f'namespace="{ns}", model_name="model-a-drift_2", model_version="2"'
     out += [{"series": f"seldon_model_drift_count{{{drift}}}", "values": "0+4x30"},
             {"series": f"seldon_model_drift_sum{{{drift}}}", "values": "0+1x30"}]
     for replica in ("0", "1"):
-        pool = f'namespace="{ns}", server="mlserver-cpu", server_replica="{replica}"'
+        pool = f'namespace="{ns}", server="pool-a", server_replica="{replica}"'
         out += [{"series": f"seldon_loaded_model_memory_bytes_gauge{{{pool}, "
-                           f'model_internal="fraud-detector_1"}}', "values": "1000+0x30"},
+                           f'model_internal="model-a_1"}}', "values": "1000+0x30"},
                 {"series": f"seldon_server_replica_memory_capacity_bytes_gauge{{{pool}}}",
                  "values": "4000+0x30"},
                 {"series": "seldon_server_replica_memory_capacity_overcommit_bytes_gauge"
@@ -166,14 +166,14 @@ def _series(ns: str) -> list[dict[str, str]]:
 
 
 EXPECTED = {  # per query key: {labels: value}, from the series above
-    "Latency per model (mean) / A": {"fraud-detector": 0.1, "churn-predictor": 0.2},
-    "Error rate per model / A": {"fraud-detector": 0.01},  # churn-predictor: no errors
-    "Requests per second per model / A": {"fraud-detector": 10, "churn-predictor": 2},
-    "Drift: share of KS tests that found drift / A": {"fraud-detector": 0.25},
-    "p99 latency per Server pool / A": {"mlserver-cpu": 0.5},
-    "Model memory vs capacity per Server pool / A": {"mlserver-cpu": 2000},
-    "Model memory vs capacity per Server pool / B": {"mlserver-cpu": 8000},
-    "Model memory vs capacity per Server pool / C": {"mlserver-cpu": 8800},
+    "Latency per model (mean) / A": {"model-a": 0.1, "model-b": 0.2},
+    "Error rate per model / A": {"model-a": 0.01},  # model-b: no errors
+    "Requests per second per model / A": {"model-a": 10, "model-b": 2},
+    "Drift: share of KS tests that found drift / A": {"model-a": 0.25},
+    "p99 latency per Server pool / A": {"pool-a": 0.5},
+    "Model memory vs capacity per Server pool / A": {"pool-a": 2000},
+    "Model memory vs capacity per Server pool / B": {"pool-a": 8000},
+    "Model memory vs capacity per Server pool / C": {"pool-a": 8800},
 }
 
 

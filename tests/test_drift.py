@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import yaml
-from conftest import ENVIRONMENTS, REPO_ROOT, snapshot
+from conftest import EnvTree, snapshot
 
 
 def reference(rows: int, features: int = 3, seed: int = 5) -> np.ndarray[Any, Any]:
@@ -105,12 +104,12 @@ def test_refusals_write_nothing(tmp_path: Path, run_main: Any) -> None:
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_rendered_detector_points_at_the_drift_build_folder(env: str) -> None:
+def test_rendered_detector_points_at_the_drift_build_folder(env_tree: EnvTree) -> None:
     """The detector Model's storageUri is spec.drift.reference (the folder `drift build`
     writes), on MLServer with alibi-detect, and its Pipeline step reads the model's inputs."""
-    rendered = REPO_ROOT / "environments" / env / "rendered" / "models"
-    for spec_path in sorted((REPO_ROOT / "environments" / env / "models").glob("*.yaml")):
+    folder = env_tree.root / "environments" / env_tree.name
+    rendered = folder / "rendered" / "models"
+    for spec_path in sorted((folder / "models").glob("*.yaml")):
         spec = yaml.safe_load(spec_path.read_text())["spec"]
         if "drift" not in spec:
             continue

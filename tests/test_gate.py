@@ -1,15 +1,17 @@
-"""`modelops policy`, `plan` and `check` through the CLI, on copies of the sample repository.
+"""`modelops policy`, `plan` and `check` through the CLI, on built repositories.
 
 Each rule of the operating brief is broken once in a rendered tree (as a hand edit or a bad
 merge would) and must fail the gate naming the policy and the object; warnings alone pass.
-`check --base` runs against real git history in a temporary repository.
+`check --base` runs against real git history in a temporary repository. The repository is
+built (`repo_builder`): `live`, a production-like environment with every feature, and `small`,
+two models on a 2 x 8Gi pool at 50 % overcommit; the shipped samples only have to pass.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,16 +19,32 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, CliResult, copy_repo, find_rendered, replace_once, run_cli
+from conftest import ENVIRONMENTS, REPO_ROOT, CliResult, find_rendered, replace_once, run_cli
+from repo_builder import (
+    MLSERVER_POOL,
+    PREFIX,
+    TRITON_POOL,
+    build_repo,
+    environment,
+    feature_environment,
+    uri,
+)
+from repo_builder import model as model_spec
 
 CRDS = Path(os.environ.get("MODELOPS_CRD_DIR", REPO_ROOT.parent / "shared" / "crds"))
 SAMPLES = sorted(REPO_ROOT.glob("policies/*/samples/*/*.yaml"))
 
 
+LIVE, SMALL = "live", "small"
+NAMESPACE = f"models-{LIVE}"
+
+
 def _gate_repo(target: Path) -> Path:
-    repo = copy_repo(target)
-    shutil.copytree(REPO_ROOT / "policies", repo / "policies")
-    return repo
+    # small: `forecaster` (150Mi x 1) and `bulk` (2500Mi x 2) on cpu-pool, which registers
+    # 2 x 8Gi x 1.5 = 24Gi.
+    small = environment(SMALL, model_spec("forecaster"),
+                        model_spec("bulk", memory="2500Mi", replicas={"min": 2, "max": 2}))
+    return build_repo(target, feature_environment(LIVE), small, commit=False, policies=True)
 
 
 @pytest.fixture
@@ -41,6 +59,13 @@ def edit_rendered(repo: Path, env: str, kind: str, name: str,
     obj = yaml.safe_load(path.read_text())
     change(obj)
     path.write_text(yaml.safe_dump(obj, sort_keys=False))
+
+
+def rendered_models(repo: Path, env: str) -> int:
+    """How many Seldon Models an environment renders (candidates and detectors included)."""
+    folder = repo / "environments" / env / "rendered"
+    return sum(yaml.safe_load(path.read_text())["kind"] == "Model"
+               for path in folder.rglob("*.yaml"))
 
 
 def container(obj: dict[str, Any], name: str) -> dict[str, Any]:
@@ -121,26 +146,25 @@ def _spec(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 BROKEN = {
-    "overcommit 400 %": ("prod", "Server", "mlserver-cpu", _overcommit_400, "overcommit",
-                         "Server/models-prod/mlserver-cpu"),
-    "30 s startup beside a 5 GiB model": ("prod", "Server", "triton-gpu", _short_startup,
-                                          "probe-windows", "Server/models-prod/triton-gpu"),
-    "p-value 0.05": ("prod", "Model", "fraud-detector-drift",
+    "overcommit 400 %": ("Server", MLSERVER_POOL, _overcommit_400, "overcommit",
+                         f"Server/{NAMESPACE}/{MLSERVER_POOL}"),
+    "30 s startup beside a 5 GiB model": ("Server", TRITON_POOL, _short_startup,
+                                          "probe-windows", f"Server/{NAMESPACE}/{TRITON_POOL}"),
+    "p-value 0.05": ("Model", "scorer-drift",
                      _annotation("modelops.dev/drift-p-value", "0.05"), "drift",
-                     "Model/models-prod/fraud-detector-drift"),
-    "2,000-row reference": ("prod", "Model", "fraud-detector-drift",
+                     f"Model/{NAMESPACE}/scorer-drift"),
+    "2,000-row reference": ("Model", "scorer-drift",
                             _annotation("modelops.dev/drift-reference-rows", "2000"), "drift",
-                            "Model/models-prod/fraud-detector-drift"),
-    ":latest URI": ("prod", "Model", "ltv-regressor",
-                    _spec("storageUri", "gs://acme-models-prod/ltv-regressor:latest"),
-                    "artifacts", "Model/models-prod/ltv-regressor"),
-    "memory unset": ("prod", "Model", "ltv-regressor", _spec("memory", None), None,
-                     "Model/models-prod/ltv-regressor"),
-    "prod with one replica": ("prod", "Model", "ltv-regressor", _spec("minReplicas", 1), None,
-                              "Model/models-prod/ltv-regressor"),
-    "unlisted bucket": ("prod", "Model", "ltv-regressor",
-                        _spec("storageUri", "gs://someone-elses-bucket/ltv-regressor/v7"),
-                        "artifacts", "Model/models-prod/ltv-regressor"),
+                            f"Model/{NAMESPACE}/scorer-drift"),
+    ":latest URI": ("Model", "encoder", _spec("storageUri", f"{PREFIX}encoder:latest"),
+                    "artifacts", f"Model/{NAMESPACE}/encoder"),
+    "memory unset": ("Model", "encoder", _spec("memory", None), None,
+                     f"Model/{NAMESPACE}/encoder"),
+    "one replica where the environment's minimum is 2": (
+        "Model", "encoder", _spec("minReplicas", 1), None, f"Model/{NAMESPACE}/encoder"),
+    "unlisted bucket": ("Model", "encoder",
+                        _spec("storageUri", "gs://someone-elses-bucket/encoder/v7"),
+                        "artifacts", f"Model/{NAMESPACE}/encoder"),
 }
 
 
@@ -155,14 +179,14 @@ def _memory_policy() -> str:
 @pytest.mark.parametrize("case", list(BROKEN), ids=list(BROKEN))
 def test_each_broken_rule_fails_the_gate_naming_policy_and_object(gate_repo: Path,
                                                                    case: str) -> None:
-    env, kind, name, change, policy, shown = BROKEN[case]
-    if kind == "Server" and name == "triton-gpu":
-        # The large model: document-embedder's artifact is over 2 GiB on this pool already;
-        # make it 5 GiB so the rule's reason is unmistakable.
-        edit_rendered(gate_repo, env, "Model", "document-embedder",
+    kind, name, change, policy, shown = BROKEN[case]
+    if kind == "Server" and name == TRITON_POOL:
+        # The large model: embedder's artifact is over 2 GiB on this pool already; make it
+        # 5 GiB so the rule's reason is unmistakable.
+        edit_rendered(gate_repo, LIVE, "Model", "embedder",
                       _annotation("modelops.dev/artifact-size", "5Gi"))
-    edit_rendered(gate_repo, env, kind, name, change)
-    result = run_cli("policy", "--env", env, repo=gate_repo)
+    edit_rendered(gate_repo, LIVE, kind, name, change)
+    result = run_cli("policy", "--env", LIVE, repo=gate_repo)
     assert result.rc == 1, result
     policy = policy or _memory_policy()
     denies = [line for line in result.stdout.splitlines() if line.startswith("DENY")]
@@ -170,29 +194,29 @@ def test_each_broken_rule_fails_the_gate_naming_policy_and_object(gate_repo: Pat
 
 
 def test_warnings_alone_pass(gate_repo: Path) -> None:
-    # dev's mlserver-cpu: 2 x 8Gi at 50 % registers 24Gi. ltv-regressor at 10Gi x 1 fits
-    # (~15Gi planned); at maxReplicas 2 it would add 10Gi more (~25Gi): a warning, no deny.
-    edit_rendered(gate_repo, "dev", "Model", "ltv-regressor", _spec("memory", "10Gi"))
-    result = run_cli("policy", "--env", "dev", repo=gate_repo)
+    # small's cpu-pool registers 24Gi. forecaster at 10Gi x 1 fits (~15Gi planned with bulk);
+    # at maxReplicas 2 it would add 10Gi more (~25Gi): a warning, no deny.
+    edit_rendered(gate_repo, SMALL, "Model", "forecaster", _spec("memory", "10Gi"))
+    result = run_cli("policy", "--env", SMALL, repo=gate_repo)
     assert result.rc == 0, result
-    assert "WARN [overcommit] Model/models-dev/ltv-regressor" in result.stdout
+    assert f"WARN [overcommit] Model/models-{SMALL}/forecaster" in result.stdout
     assert "DENY" not in result.stdout
 
 
 def test_file_judged_as_part_of_an_environment(gate_repo: Path, tmp_path: Path) -> None:
-    # A 40 GiB model fits no prod pool: denied with the environment as context, not alone
+    # A 40 GiB model fits no pool of live: denied with the environment as context, not alone
     # (on its own its server is unknown).
     manifest = tmp_path / "big.yaml"
     manifest.write_text(yaml.safe_dump({
         "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-        "metadata": {"name": "giant", "namespace": "models-prod",
+        "metadata": {"name": "giant", "namespace": NAMESPACE,
                      "annotations": {"modelops.dev/artifact-size": "1Gi"}},
-        "spec": {"storageUri": "gs://acme-models-prod/giant/2026-11-01-abc", "memory": "40Gi",
-                 "server": "mlserver-cpu", "replicas": 2, "minReplicas": 2,
+        "spec": {"storageUri": uri("giant"), "memory": "40Gi",
+                 "server": MLSERVER_POOL, "replicas": 2, "minReplicas": 2,
                  "maxReplicas": 2, "requirements": ["sklearn"]}}))
-    in_env = run_cli("policy", "--env", "prod", str(manifest), repo=gate_repo)
+    in_env = run_cli("policy", "--env", LIVE, str(manifest), repo=gate_repo)
     assert in_env.rc == 1
-    assert "[overcommit] Model/models-prod/giant:" in in_env.stdout
+    assert f"[overcommit] Model/{NAMESPACE}/giant:" in in_env.stdout
 
 
 # ------------------------------------------------------------------------------------- plan
@@ -271,14 +295,15 @@ def test_plan_prefers_most_free_memory_and_applies_overcommit() -> None:
 
 
 def test_plan_cli_exits_1_when_a_model_cannot_be_scheduled(gate_repo: Path) -> None:
-    ok = run_cli("plan", "--env", "prod", repo=gate_repo)
-    assert ok.rc == 0 and "12 of 12 models fully scheduled" in ok.stdout
-    edit_rendered(gate_repo, "prod", "Model", "ltv-regressor", _spec("memory", "90Gi"))
-    bad = run_cli("plan", "--env", "prod", "--format", "json", repo=gate_repo)
+    models = rendered_models(gate_repo, LIVE)
+    ok = run_cli("plan", "--env", LIVE, repo=gate_repo)
+    assert ok.rc == 0 and f"{models} of {models} models fully scheduled" in ok.stdout
+    edit_rendered(gate_repo, LIVE, "Model", "encoder", _spec("memory", "90Gi"))
+    bad = run_cli("plan", "--env", LIVE, "--format", "json", repo=gate_repo)
     assert bad.rc == 1
     (report,) = json.loads(bad.stdout)
     failed = [p for p in report["placements"] if p["outcome"] == "failed"]
-    assert [p["model"] for p in failed] == ["ltv-regressor"]
+    assert [p["model"] for p in failed] == ["encoder"]
 
 
 # -------------------------------------------------------------------------------- check
@@ -312,46 +337,70 @@ def test_full_check_passes_on_the_samples() -> None:
     assert result.rc == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["result"] == "passed"
-    assert {env["name"] for env in report["environments"]} == {"dev", "staging", "prod"}
+    assert [env["name"] for env in report["environments"]] == list(ENVIRONMENTS)
     assert all(env["scope"] == "everything" for env in report["environments"])
 
 
+def test_full_check_passes_on_specs_of_required_fields_only(tmp_path: Path) -> None:
+    """A model with only its required fields, in an environment without its optional
+    sections, renders, validates strictly, passes the policies and schedules (the documented
+    defaults fill the rest)."""
+    minimal = model_spec("bare")
+    schema = json.loads((REPO_ROOT / "generators/schemas/modeldeployment.schema.json")
+                        .read_text())
+    spec_schema = schema["$defs"][schema["properties"]["spec"]["$ref"].rsplit("/", 1)[1]]
+    assert sorted(minimal["spec"]) == sorted(spec_schema["required"])
+    env = environment("bare-env", minimal)
+    env_schema = json.loads((REPO_ROOT / "generators/schemas/environment.schema.json")
+                            .read_text())
+    env_spec = env_schema["$defs"][env_schema["properties"]["spec"]["$ref"].rsplit("/", 1)[1]]
+    assert sorted(env.document["spec"]) == sorted(env_spec["required"])
+    repo = build_repo(tmp_path / "repo", env, policies=True)
+    result = check(repo, "--format", "json")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["result"] == "passed"
+
+
 def test_check_base_summarises_a_uri_bump(git_repo: Path) -> None:
-    spec = git_repo / "environments/prod/models/fraud-detector.yaml"
-    replace_once(spec, "fraud-detector/2026-11-02-a1b2c3", "fraud-detector/2026-11-20-d4e5f6")
+    spec = git_repo / f"environments/{LIVE}/models/scorer.yaml"
+    replace_once(spec, uri("scorer"), uri("scorer", 2))
     replace_once(spec, "memory: 2Gi", "memory: 3Gi")
     assert run_cli("render", repo=git_repo).rc == 0
-    commit_all(git_repo, "bump fraud-detector")
+    commit_all(git_repo, "bump scorer")
     result = check(git_repo, "--base", "HEAD~1", "--format", "markdown")
     assert result.rc == 0, result.stdout
     md = result.stdout
     assert "✅ modelops check passed" in md
-    assert "prod (1 model(s): fraud-detector)" in md
-    assert ("`gs://acme-models-prod/fraud-detector/2026-11-02-a1b2c3` → "
-            "`gs://acme-models-prod/fraud-detector/2026-11-20-d4e5f6`") in md
+    assert f"{LIVE} (1 model(s): scorer)" in md
+    assert f"`{uri('scorer')}` → `{uri('scorer', 2)}`" in md
     assert "| 2Gi → 3Gi |" in md
-    # 3 replicas x 1Gi more on mlserver-cpu.
-    assert "13.77Gi → 16.77Gi (+3.00Gi)" in md
+    # 3 replicas x 1Gi more on cpu-pool.
+    growth = re.search(r"(\d+\.\d\d)Gi → (\d+\.\d\d)Gi \(\+3\.00Gi\)", md)
+    assert growth, md
+    assert float(growth[2]) - float(growth[1]) == pytest.approx(3.0)
     as_json = json.loads(check(git_repo, "--base", "HEAD~1", "--format", "json").stdout)
-    (prod,) = as_json["environments"]
-    own_files = list((git_repo / "environments/prod/rendered/models").glob("fraud-detector.*"))
-    env_files = list((git_repo / "environments/prod/rendered/environment").iterdir())
-    assert prod["reviewed"] == len(own_files) + len(env_files)   # proportional to the change
-    assert len(prod["plan"]["placements"]) == 12                   # the plan covers the pools
+    (live,) = as_json["environments"]
+    rendered = git_repo / "environments" / LIVE / "rendered"
+    own_files = list((rendered / "models").glob("scorer.*"))
+    env_files = list((rendered / "environment").iterdir())
+    assert live["reviewed"] == len(own_files) + len(env_files)   # proportional to the change
+    # the plan covers the pools: every Model of the environment
+    assert len(live["plan"]["placements"]) == rendered_models(git_repo, LIVE)
 
 
 def test_check_base_fails_on_a_new_deny_and_a_stale_render(git_repo: Path) -> None:
-    edit_rendered(git_repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
-    replace_once(git_repo / "environments/staging/models/ltv-regressor.yaml",
-                 "size: 95Mi", "size: 120Mi")     # and `make render` forgotten
+    server = find_rendered(git_repo, LIVE, "Server", MLSERVER_POOL).relative_to(git_repo)
+    model_file = find_rendered(git_repo, SMALL, "Model", "forecaster").relative_to(git_repo)
+    edit_rendered(git_repo, LIVE, "Server", MLSERVER_POOL, _overcommit_400)
+    replace_once(git_repo / f"environments/{SMALL}/models/forecaster.yaml",
+                 "size: 100Mi", "size: 120Mi")     # and `make render` forgotten
     commit_all(git_repo, "hand edit and unrendered change")
     result = check(git_repo, "--base", "HEAD~1", "--format", "markdown")
     assert result.rc == 1
     assert "❌ modelops check failed" in result.stdout
-    assert "**overcommit** `Server/models-prod/mlserver-cpu`" in result.stdout
-    assert "stale: environments/prod/rendered/environment/server-mlserver-cpu.yaml" in result.stdout
-    assert ("stale: environments/staging/rendered/models/ltv-regressor.model-ltv-regressor.yaml"
-            in result.stdout)
+    assert f"**overcommit** `Server/{NAMESPACE}/{MLSERVER_POOL}`" in result.stdout
+    assert f"stale: {server.as_posix()}" in result.stdout
+    assert f"stale: {model_file.as_posix()}" in result.stdout
 
 
 def test_check_base_with_docs_only_change_checks_nothing(git_repo: Path) -> None:
@@ -363,13 +412,13 @@ def test_check_base_with_docs_only_change_checks_nothing(git_repo: Path) -> None
 
 
 def test_check_base_on_environment_change_scopes_the_environment(git_repo: Path) -> None:
-    replace_once(git_repo / "environments/staging/environment.yaml", "replicas: 3",
-                 "replicas: 4")
+    replace_once(git_repo / f"environments/{SMALL}/environment.yaml", "replicas: 1\n",
+                 "replicas: 2\n")
     assert run_cli("render", repo=git_repo).rc == 0
-    commit_all(git_repo, "grow staging pool")
+    commit_all(git_repo, f"grow {SMALL}'s Triton pool")
     report = json.loads(check(git_repo, "--base", "HEAD~1", "--format", "json").stdout)
     assert [(e["name"], e["scope"]) for e in report["environments"]] == [
-        ("staging", "everything")]
+        (SMALL, "everything")]
 
 
 def test_check_base_rejects_an_unknown_ref(git_repo: Path) -> None:
@@ -379,12 +428,12 @@ def test_check_base_rejects_an_unknown_ref(git_repo: Path) -> None:
 
 
 def test_check_base_on_a_broken_spec_exits_2_located(git_repo: Path) -> None:
-    replace_once(git_repo / "environments/prod/models/ltv-regressor.yaml", "framework:",
+    replace_once(git_repo / f"environments/{LIVE}/models/encoder.yaml", "framework:",
                  "memroy: 1Gi\n  framework:")
     commit_all(git_repo, "typo")
     result = check(git_repo, "--base", "HEAD~1")
     assert result.rc == 2
-    assert "environments/prod/models/ltv-regressor.yaml:" in result.stderr
+    assert f"environments/{LIVE}/models/encoder.yaml:" in result.stderr
     assert "memroy" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -393,13 +442,13 @@ def test_check_base_in_a_repository_inside_a_larger_checkout(tmp_path: Path) -> 
     repo = _gate_repo(outer / "ml" / "modelops")
     git(outer, "init", "-q", "-b", "main")
     commit_all(outer, "base")
-    replace_once(repo / "environments/prod/models/fraud-detector.yaml",
-                 "fraud-detector/2026-11-02-a1b2c3", "fraud-detector/2026-11-20-d4e5f6")
+    replace_once(repo / f"environments/{LIVE}/models/scorer.yaml", uri("scorer"),
+                 uri("scorer", 2))
     assert run_cli("render", repo=repo).rc == 0
     commit_all(outer, "bump")
     report = json.loads(check(repo, "--base", "HEAD~1", "--format", "json").stdout)
-    (prod,) = report["environments"]
-    assert prod["scope"] == ["fraud-detector"]
-    (change,) = prod["changes"]
-    assert change["before"]["storageUri"].endswith("/2026-11-02-a1b2c3")
-    assert change["after"]["storageUri"].endswith("/2026-11-20-d4e5f6")
+    (live,) = report["environments"]
+    assert live["scope"] == ["scorer"]
+    (change,) = live["changes"]
+    assert change["before"]["storageUri"] == uri("scorer")
+    assert change["after"]["storageUri"] == uri("scorer", 2)

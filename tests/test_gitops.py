@@ -1,10 +1,11 @@
 """`modelops history`, `rollback` and `promote` on real git, in temporary repositories.
 
-Each test copies a committed sample repository (made once per session), makes the commits a
-real team would make (artifact bumps, batch changes, renames), then runs the installed
-`modelops` console script with `--repo`. The assertions read git itself: what the new commit
-contains, that history was only appended to, and that a refused or failed operation left
-HEAD, the index, `git status` and every file byte-identical.
+Each test copies a committed repository built once per session (`repo_builder`: environment
+`live` with `scorer`, `pricer` and `forecaster`, environment `stage` with its own `scorer` in
+its own bucket), makes the commits a real team would make (artifact bumps, batch changes,
+renames), then runs the installed `modelops` console script with `--repo`. The assertions
+read git itself: what the new commit contains, that history was only appended to, and that a
+refused or failed operation left HEAD, the index, `git status` and every file byte-identical.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from conftest import REPO_ROOT, CliResult, copy_repo, run_cli, snapshot
+from conftest import MODELOPS, REPO_ROOT, CliResult, run_cli, snapshot
 from modelops import render
 from modelops.gitops.change import replace_uri
 from modelops.repository import Repository
+from repo_builder import GIT_ENV as GIT_BUILDER
+from repo_builder import build_repo, environment, model, uri
 
 GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
@@ -31,11 +34,16 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "Ana Ops",
     "GIT_COMMITTER_EMAIL": "ana@acme.io",
 }
-SPEC = "environments/prod/models/fraud-detector.yaml"
-MODEL_FILE = "environments/prod/rendered/models/fraud-detector.model-fraud-detector.yaml"
-U0 = "gs://acme-models-prod/fraud-detector/2026-11-02-a1b2c3"
-U1 = "gs://acme-models-prod/fraud-detector/2026-11-20-d4e5f6"
-U2 = "gs://acme-models-prod/fraud-detector/2026-11-27-0a1b2c"
+LIVE, STAGE = "live", "stage"
+STAGE_PREFIX = "gs://test-models-stage/"
+SPEC = f"environments/{LIVE}/models/scorer.yaml"
+MODEL_FILE = f"environments/{LIVE}/rendered/models/scorer.model-scorer.yaml"
+PRICER = f"environments/{LIVE}/models/pricer.yaml"
+U0, U1, U2 = uri("scorer", 1), uri("scorer", 2), uri("scorer", 3)
+
+
+def version(artifact: str) -> str:
+    return artifact.rsplit("/", 1)[1]
 
 
 def git(repo: Path, *args: str) -> str:
@@ -49,7 +57,7 @@ def cli(repo: Path, *args: str) -> CliResult:
     return run_cli(*args, repo=repo, env=GIT_ENV)
 
 
-def render_env(repo: Path, env: str = "prod") -> None:
+def render_env(repo: Path, env: str = LIVE) -> None:
     """Re-render in-process, as `make render` would (faster than a subprocess per commit)."""
     repository = Repository(repo)
     render.write_environments(repository, repository.load_environments([env]))
@@ -73,7 +81,7 @@ def commit(repo: Path, message: str, *edits: tuple[str, str, str]) -> str:
 
 
 def bump(repo: Path, old: str, new: str) -> str:
-    return commit(repo, f"fraud-detector: {new.rsplit('/', 1)[1]}", (SPEC, old, new))
+    return commit(repo, f"scorer: {version(new)}", (SPEC, old, new))
 
 
 class State(NamedTuple):
@@ -108,11 +116,20 @@ def assert_current(repo: Path) -> None:
 
 @pytest.fixture(scope="session")
 def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = copy_repo(tmp_path_factory.mktemp("gitops") / "base")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "-m", "Initial models")
-    return repo
+    live = environment(
+        LIVE,
+        model("scorer", artifact={"uri": U0, "size": "1200Mi"}, framework="xgboost",
+              memory="2Gi", replicas={"min": 3, "max": 8}),
+        model("pricer", framework="lightgbm", memory="1Gi"),
+        model("forecaster", framework="lightgbm"),
+    )
+    stage = environment(
+        STAGE,
+        model("scorer", artifact={"uri": f"{STAGE_PREFIX}scorer/2026-01-15-s1", "size": "1200Mi"},
+              framework="xgboost", memory="1800Mi"),
+        artifacts={"allowedPrefixes": [STAGE_PREFIX]},
+    )
+    return build_repo(tmp_path_factory.mktemp("gitops") / "base", live, stage)
 
 
 @pytest.fixture
@@ -126,57 +143,56 @@ def repo(base_repo: Path, tmp_path: Path) -> Path:
 def test_history_lists_uri_changes_newest_first(repo: Path) -> None:
     first = git(repo, "rev-parse", "HEAD").strip()
     c1 = bump(repo, U0, U1)
-    commit(repo, "fraud-detector: more replicas", (SPEC, "{min: 3, max: 8}", "{min: 3, max: 9}"))
+    commit(repo, "scorer: more replicas", (SPEC, "    max: 8\n", "    max: 9\n"))
     c2 = bump(repo, U1, U2)
-    result = cli(repo, "history", "prod", "fraud-detector")
+    result = cli(repo, "history", LIVE, "scorer")
     assert result.rc == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("prod/fraud-detector: 3 artifact change(s), newest first")
+    assert lines[0].startswith(f"{LIVE}/scorer: 3 artifact change(s), newest first")
     assert [line.split()[-1] for line in lines[1:]] == [U2, U1, U0]
     assert lines[1].startswith(f"* {c2[:7]}") and lines[2].startswith(f"  {c1[:7]}")
-    assert "Ana Ops <ana@acme.io>" in lines[3]
-    entries = json.loads(cli(repo, "history", "prod", "fraud-detector", "--json").stdout)
+    assert "Ana Ops <ana@acme.io>" in lines[1]  # who made each change
+    assert f"{GIT_BUILDER['GIT_AUTHOR_NAME']} <{GIT_BUILDER['GIT_AUTHOR_EMAIL']}>" in lines[3]
+    entries = json.loads(cli(repo, "history", LIVE, "scorer", "--json").stdout)
     assert [(e["commit"], e["uri"], e["current"]) for e in entries] == [
         (c2, U2, True), (c1, U1, False), (first, U0, False)]
-    assert entries[0]["subject"] == "fraud-detector: 2026-11-27-0a1b2c"
+    assert entries[0]["subject"] == f"scorer: {version(U2)}"
 
 
 def test_history_follows_a_rename(repo: Path) -> None:
-    old_spec = "environments/prod/models/ltv-regressor.yaml"
-    new_spec = "environments/prod/models/ltv-predictor.yaml"
-    v0 = "gs://acme-models-prod/ltv-regressor/2026-11-02-a1b2c3"
-    v1 = "gs://acme-models-prod/ltv-regressor/2026-11-09-aaaa01"
-    v2 = "gs://acme-models-prod/ltv-predictor/2026-11-30-bbbb02"
-    c1 = commit(repo, "ltv: new artifact", (old_spec, v0, v1))
+    old_spec = f"environments/{LIVE}/models/forecaster.yaml"
+    new_spec = f"environments/{LIVE}/models/predictor.yaml"
+    v0, v1, v2 = uri("forecaster", 1), uri("forecaster", 2), uri("predictor", 3)
+    c1 = commit(repo, "forecaster: new artifact", (old_spec, v0, v1))
     git(repo, "mv", old_spec, new_spec)
-    renamed = commit(repo, "rename ltv-regressor to ltv-predictor",
-                     (new_spec, "name: ltv-regressor", "name: ltv-predictor"))
-    c2 = commit(repo, "ltv-predictor: new artifact", (new_spec, v1, v2))
-    entries = json.loads(cli(repo, "history", "prod", "ltv-predictor", "--json").stdout)
+    renamed = commit(repo, "rename forecaster to predictor",
+                     (new_spec, "name: forecaster", "name: predictor"))
+    c2 = commit(repo, "predictor: new artifact", (new_spec, v1, v2))
+    entries = json.loads(cli(repo, "history", LIVE, "predictor", "--json").stdout)
     assert [(e["commit"], e["uri"], e["path"]) for e in entries] == [
         (c2, v2, new_spec), (c1, v1, old_spec), (entries[2]["commit"], v0, old_spec)]
     assert renamed not in [e["commit"] for e in entries]  # the rename kept the URI
     # and the renamed model can be rolled back through its old name's history
     before = git(repo, "rev-parse", "HEAD").strip()
-    result = cli(repo, "rollback", "prod", "ltv-predictor", "--to", v0)
+    result = cli(repo, "rollback", LIVE, "predictor", "--to", v0)
     assert result.rc == 0, result.stderr
     assert uri_in(repo, new_spec) == v0
     assert_appended(repo, before)
     assert_current(repo)
 
 
-def test_make_targets() -> None:
+def test_make_targets(repo: Path) -> None:
     """The Makefile verbs run the CLI, and ENV must come from the command line."""
     env = {**os.environ, **GIT_ENV, "MAKEFLAGS": ""}
     env.pop("ENV", None)
-    run = subprocess.run(["make", "-s", "-C", str(REPO_ROOT), "history", "ENV=prod",
-                          "MODEL=fraud-detector"], capture_output=True, text=True, env=env,
-                         check=False)
+    run = subprocess.run(["make", "-s", "-C", str(REPO_ROOT), "history", f"ENV={LIVE}",
+                          "MODEL=scorer", f"MODELOPS={MODELOPS} --repo {repo}"],
+                         capture_output=True, text=True, env=env, check=False)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("prod/fraud-detector: ")
+    assert run.stdout.startswith(f"{LIVE}/scorer: ")
     for target in ("history", "rollback"):
         run = subprocess.run(["make", "-s", "-C", str(REPO_ROOT), target, "MODEL=x"],
-                             capture_output=True, text=True, env={**env, "ENV": "prod"},
+                             capture_output=True, text=True, env={**env, "ENV": LIVE},
                              check=False)
         assert run.returncode == 2
         assert f"usage: make {target} ENV=<env> MODEL=<model>" in run.stderr
@@ -187,12 +203,12 @@ def test_make_targets() -> None:
 
 def test_rollback_is_a_plain_revert(repo: Path) -> None:
     bumped = bump(repo, U0, U1)
-    result = cli(repo, "rollback", "prod", "fraud-detector")
+    result = cli(repo, "rollback", LIVE, "scorer")
     assert result.rc == 0, result.stderr
     assert f"reverted {bumped[:7]}" in result.stdout
     assert_appended(repo, bumped)
     message = git(repo, "log", "-1", "--format=%B")
-    assert message.startswith('Revert "fraud-detector: 2026-11-20-d4e5f6"\n\n'
+    assert message.startswith(f'Revert "scorer: {version(U1)}"\n\n'
                               f"This reverts commit {bumped}.\n")
     assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == [
         SPEC, MODEL_FILE]
@@ -203,59 +219,58 @@ def test_rollback_is_a_plain_revert(repo: Path) -> None:
 
 
 def test_batch_commit_rolls_back_only_this_model(repo: Path) -> None:
-    credit = "environments/prod/models/credit-scorer.yaml"
-    batch = commit(repo, "batch: fraud artifact, credit memory",
-                   (SPEC, U0, U1), (credit, "  memory: 1Gi\n", "  memory: 3Gi\n"))
-    credit_before = {p: (repo / p).read_bytes() for p in git(
-        repo, "ls-files", "environments/prod/models/credit-scorer.yaml",
-        "environments/prod/rendered/models/").split() if "credit-scorer" in p}
-    result = cli(repo, "rollback", "prod", "fraud-detector")
+    batch = commit(repo, "batch: scorer artifact, pricer memory",
+                   (SPEC, U0, U1), (PRICER, "  memory: 1Gi\n", "  memory: 3Gi\n"))
+    pricer_before = {p: (repo / p).read_bytes() for p in git(
+        repo, "ls-files", PRICER, f"environments/{LIVE}/rendered/models/").split()
+        if "pricer" in p}
+    result = cli(repo, "rollback", LIVE, "scorer")
     assert result.rc == 0, result.stderr
     assert_appended(repo, batch)
     assert uri_in(repo, SPEC) == U0 and uri_in(repo, MODEL_FILE) == U0
-    assert {p: (repo / p).read_bytes() for p in credit_before} == credit_before
-    assert "memory: 3Gi" in (repo / credit).read_text()
+    assert {p: (repo / p).read_bytes() for p in pricer_before} == pricer_before
+    assert "memory: 3Gi" in (repo / PRICER).read_text()
     assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == [
         SPEC, MODEL_FILE]
     message = git(repo, "log", "-1", "--format=%B")
-    assert message.startswith(f"Roll back prod/fraud-detector to {U0}\n")
-    assert f'{batch[:7]} ("batch: fraud artifact, credit memory")' in message
-    assert "  environments/prod/models/credit-scorer.yaml\n" in message
+    assert message.startswith(f"Roll back {LIVE}/scorer to {U0}\n")
+    assert f'{batch[:7]} ("batch: scorer artifact, pricer memory")' in message
+    assert f"  {PRICER}\n" in message
     assert_current(repo)
 
 
 def test_two_bumps_then_steps_2(repo: Path) -> None:
     c1 = bump(repo, U0, U1)
     c2 = bump(repo, U1, U2)
-    result = cli(repo, "rollback", "prod", "fraud-detector", "--steps", "2")
+    result = cli(repo, "rollback", LIVE, "scorer", "--steps", "2")
     assert result.rc == 0, result.stderr
     assert_appended(repo, c2)
     message = git(repo, "log", "-1", "--format=%B")
-    assert message.startswith("Revert 2 artifact changes of prod/fraud-detector\n\n"
+    assert message.startswith(f"Revert 2 artifact changes of {LIVE}/scorer\n\n"
                               f"This reverts commits {c2}, {c1}.\n")
     assert uri_in(repo, SPEC) == U0 and uri_in(repo, MODEL_FILE) == U0
     assert_current(repo)
     # the rollback is itself history: one step back from here is U2 again
-    assert [line.split()[-1] for line in cli(repo, "history", "prod", "fraud-detector")
+    assert [line.split()[-1] for line in cli(repo, "history", LIVE, "scorer")
             .stdout.splitlines()[1:]] == [U0, U2, U1, U0]
 
 
 def test_rollback_to_a_uri(repo: Path) -> None:
     bump(repo, U0, U1)
     c2 = bump(repo, U1, U2)
-    result = cli(repo, "rollback", "prod", "fraud-detector", "--to", U1)
+    result = cli(repo, "rollback", LIVE, "scorer", "--to", U1)
     assert result.rc == 0, result.stderr
     assert_appended(repo, c2)
     assert uri_in(repo, SPEC) == U1 and uri_in(repo, MODEL_FILE) == U1
     assert git(repo, "log", "-1", "--format=%B").startswith(
-        'Revert "fraud-detector: 2026-11-27-0a1b2c"')
+        f'Revert "scorer: {version(U2)}"')
     assert_current(repo)
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (("--to", "gs://acme-models-prod/fraud-detector/never-deployed"),
-     "is not in the artifact history of prod/fraud-detector; earlier artifacts: " + U0),
-    (("--to", U1), "prod/fraud-detector already deploys " + U1),
+    (("--to", uri("scorer", 9)),
+     f"is not in the artifact history of {LIVE}/scorer; earlier artifacts: " + U0),
+    (("--to", U1), f"{LIVE}/scorer already deploys " + U1),
     (("--steps", "2"), "has 1 earlier artifact(s) in its history, cannot go back 2"),
     (("--steps", "1", "--to", U0), "not allowed with argument"),
 ])
@@ -263,7 +278,7 @@ def test_impossible_targets_are_refused(repo: Path, args: tuple[str, ...],
                                         expected: str) -> None:
     bump(repo, U0, U1)
     before = state(repo)
-    result = cli(repo, "rollback", "prod", "fraud-detector", *args)
+    result = cli(repo, "rollback", LIVE, "scorer", *args)
     assert result.rc == 2
     assert expected in result.stderr
     assert state(repo) == before
@@ -278,17 +293,16 @@ def _merge_in_progress(repo: Path) -> None:
     git(repo, "checkout", "--quiet", "-b", "other")
     bump(repo, U1, U2)
     git(repo, "checkout", "--quiet", "main")
-    bump(repo, U1, U2.replace("0a1b2c", "ffffff"))
+    bump(repo, U1, uri("scorer", 4))
     subprocess.run(["git", "-C", str(repo), "merge", "--quiet", "other"], capture_output=True,
                    env={**os.environ, **GIT_ENV}, check=False)
 
 
 @pytest.mark.parametrize(("setup", "expected"), [
-    (lambda r: edit(r, "environments/prod/models/credit-scorer.yaml", "memory: 1Gi",
-                    "memory: 2Gi"),
-     "uncommitted changes (environments/prod/models/credit-scorer.yaml)"),
-    (lambda r: (r / "environments" / "prod" / "notes.txt").write_text("todo\n"),
-     "uncommitted changes (environments/prod/notes.txt)"),
+    (lambda r: edit(r, PRICER, "memory: 1Gi", "memory: 2Gi"),
+     f"uncommitted changes ({PRICER})"),
+    (lambda r: (r / "environments" / LIVE / "notes.txt").write_text("todo\n"),
+     f"uncommitted changes (environments/{LIVE}/notes.txt)"),
     (_stage_edit, f"uncommitted changes ({SPEC})"),
     (_merge_in_progress, "a merge is in progress"),
     (lambda r: git(r, "checkout", "--quiet", "--detach"), "HEAD is detached"),
@@ -298,8 +312,8 @@ def test_unsafe_working_tree_is_refused(repo: Path, setup: Callable[[Path], obje
     bump(repo, U0, U1)
     setup(repo)
     before = state(repo)
-    for verb in (("rollback", "prod", "fraud-detector"),
-                 ("promote", "fraud-detector", "--from", "staging", "--to", "prod")):
+    for verb in (("rollback", LIVE, "scorer"),
+                 ("promote", "scorer", "--from", STAGE, "--to", LIVE)):
         result = cli(repo, *verb)
         assert result.rc == 2, result
         assert expected in result.stderr
@@ -310,18 +324,18 @@ def test_unsafe_working_tree_is_refused(repo: Path, setup: Callable[[Path], obje
 def test_conflicting_later_change_leaves_the_repository_exactly_as_it_was(repo: Path) -> None:
     bumped = bump(repo, U0, U1)
     # the next commit edits the line right below the URI: the revert cannot apply cleanly
-    commit(repo, "fraud-detector: bigger artifact", (SPEC, "size: 1200Mi", "size: 1300Mi"))
+    commit(repo, "scorer: bigger artifact", (SPEC, "size: 1200Mi", "size: 1300Mi"))
     before = state(repo)
-    result = cli(repo, "rollback", "prod", "fraud-detector")
+    result = cli(repo, "rollback", LIVE, "scorer")
     assert result.rc == 1
     assert result.stderr.startswith(
-        f'modelops: error: cannot revert {bumped[:7]} ("fraud-detector: 2026-11-20-d4e5f6"): '
+        f'modelops: error: cannot revert {bumped[:7]} ("scorer: {version(U1)}"): '
         f"later commits changed the same lines ({SPEC}). The repository is unchanged")
     assert "Traceback" not in result.stderr
     assert state(repo) == before
     assert not (repo / ".git" / "REVERT_HEAD").exists()
     # the escape hatch the message offers works, and keeps the later change
-    result = cli(repo, "rollback", "prod", "fraud-detector", "--to", U0, "--no-revert")
+    result = cli(repo, "rollback", LIVE, "scorer", "--to", U0, "--no-revert")
     assert result.rc == 0, result.stderr
     assert_appended(repo, before.head.strip())
     assert uri_in(repo, SPEC) == U0 and "size: 1300Mi" in (repo / SPEC).read_text()

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, copy_repo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from modelops.errors import InputError, Problem
@@ -25,6 +24,7 @@ from modelops.render import render_environment, to_json
 from modelops.repository import Repository, _load_spec
 from modelops.spec import ModelDeployment
 from modelops.yamlsource import SourceDocument, parse_yaml
+from repo_builder import MLSERVER_POOL, PREFIX, TRITON_POOL, build_repo, feature_environment
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SPEC_WORDS = [
@@ -73,24 +73,24 @@ GOOD_VALUES = [
     "modelops.dev/v1alpha1",
     "ModelDeployment",
     "Environment",
-    "fraud-detector",
-    "risk-ml",
+    "scorer",
+    "test-ml",
     "2Gi",
     "1536Mi",
     "0.5",
     "2GB",
-    "gs://acme-models-prod/x/1",
-    "gs://acme-models-dev/x/1",
+    f"{PREFIX}x/1",
+    "gs://elsewhere/x/1",
     "xgboost",
     "onnx",
-    "mlserver-cpu",
-    "triton-gpu",
+    MLSERVER_POOL,
+    TRITON_POOL,
     "canary",
     "mirror",
     "none",
     "FP32",
     "BYTES",
-    "feature-encoder",
+    "encoder",
     "kernel_shap",
     0,
     1,
@@ -104,11 +104,12 @@ GOOD_VALUES = [
     [],
     {},
 ]
-SAMPLES = [
-    "environments/prod/models/fraud-detector.yaml",
-    "environments/prod/models/credit-scorer.yaml",
-    "environments/prod/models/churn-predictor.yaml",
-    "environments/prod/environment.yaml",
+ENV = "live"  # built by repo_builder.feature_environment
+SAMPLES = [  # drift and processing; mirror and explainer; canary; the environment
+    f"environments/{ENV}/models/scorer.yaml",
+    f"environments/{ENV}/models/pricer.yaml",
+    f"environments/{ENV}/models/ranker.yaml",
+    f"environments/{ENV}/environment.yaml",
 ]
 
 
@@ -332,8 +333,9 @@ def _get(node: Any, path: tuple[Any, ...]) -> Any:
 
 @pytest.fixture(scope="module")
 def mutable_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One repository copy for all examples; each example restores the file it mutated."""
-    return copy_repo(tmp_path_factory.mktemp("mutations") / "repo")
+    """One built repository for all examples; each example restores the file it mutated."""
+    return build_repo(tmp_path_factory.mktemp("mutations") / "repo", feature_environment(ENV),
+                      commit=False)
 
 
 @PROPERTY
@@ -343,7 +345,7 @@ def test_mutated_samples_load_and_render_or_fail_located(
 ) -> None:
     """Replacing, deleting or adding a field anywhere in a sample: loads and renders, or fails."""
     rel = data.draw(st.sampled_from(SAMPLES), label="file")
-    original = (REPO_ROOT / rel).read_text(encoding="utf-8")
+    original = (mutable_repo / rel).read_text(encoding="utf-8")
     first_line, body = original.split("\n", 1)
     spec = yaml.safe_load(body)
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
@@ -372,11 +374,11 @@ def test_mutated_samples_load_and_render_or_fail_located(
     target.write_text(text, encoding="utf-8")
     try:
         try:
-            env = Repository(mutable_repo).load_environment("prod")
+            env = Repository(mutable_repo).load_environment(ENV)
         except InputError as exc:
             files = {
                 str(p.relative_to(mutable_repo))
-                for p in (mutable_repo / "environments/prod").rglob("*.yaml")
+                for p in (mutable_repo / "environments" / ENV).rglob("*.yaml")
             }
             assert_located(exc.problems, paths=files)
             for problem in exc.problems:

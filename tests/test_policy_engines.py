@@ -19,7 +19,8 @@ from modelops.policy import PolicyEngineError, PolicyLibrary, build_input, creat
 from modelops.policy.engine import Context
 from modelops.policy.library import VERDICT_RULE
 from modelops.repository import Repository
-from test_gate import _overcommit_400, container, edit_rendered
+from repo_builder import MLSERVER_POOL
+from test_gate import LIVE, SMALL, _overcommit_400, container, edit_rendered
 
 LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
 
@@ -51,10 +52,10 @@ def test_engines_agree_on_broken_environments(tmp_path: Path, regorus_engine: An
     from test_gate import _gate_repo
 
     repo = _gate_repo(tmp_path / "repo")
-    edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
-    edit_rendered(repo, "dev", "Server", "mlserver-cpu",
+    edit_rendered(repo, LIVE, "Server", MLSERVER_POOL, _overcommit_400)
+    edit_rendered(repo, SMALL, "Server", MLSERVER_POOL,
                   lambda obj: container(obj, "agent")["env"][-1].update(value="150"))
-    edit_rendered(repo, "prod", "Model", "ltv-regressor",
+    edit_rendered(repo, LIVE, "Model", "encoder",
                   lambda obj: obj["spec"].update(memory="90Gi"))
     total = 0
     for env, document in environment_inputs(repo).items():
@@ -69,8 +70,8 @@ def test_json_and_object_inputs_give_the_same_findings(tmp_path: Path,
     from test_gate import _gate_repo
 
     repo = _gate_repo(tmp_path / "repo")
-    edit_rendered(repo, "prod", "Server", "mlserver-cpu", _overcommit_400)
-    document = environment_inputs(repo)["prod"]
+    edit_rendered(repo, LIVE, "Server", MLSERVER_POOL, _overcommit_400)
+    document = environment_inputs(repo)[LIVE]
     findings = regorus_engine.evaluate(document)
     assert findings and findings == regorus_engine.evaluate_json(json.dumps(document))
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import copy_repo, replace_once, run_cli
+from conftest import run_cli
 from modelops import monitoring
+from repo_builder import build_repo, environment, model
 from serving import FEATURES, MLSERVER, MLServer, infer_json, train_models
 
 pytestmark = [
@@ -111,12 +112,13 @@ def test_smoke_builds_its_request_from_metadata(server: MLServer) -> None:
 
 def test_smoke_takes_request_and_threshold_from_the_spec(server: MLServer,
                                                          tmp_path: Path) -> None:
-    """`--from-spec prod/churn-predictor` sends spec.smoke and checks the env's 500 ms."""
-    repo = copy_repo(tmp_path / "repo")
-    replace_once(repo / "environments/prod/models/churn-predictor.yaml",
-                 "shape: [1, 6]\n        data: [12, 3, 0.5, 1, 0, 42.0]",
-                 "shape: [1, 4]\n        data: [0.5, -1, 2, 0.25]")
-    result = run_cli("smoke", "--from-spec", "prod/churn-predictor", "--url", server.http_url,
+    """`--from-spec live/churner` sends spec.smoke and checks the env's 500 ms."""
+    smoke = {"inputs": [{"name": "predict", "datatype": "FP64", "shape": [1, 4],
+                         "data": [0.5, -1, 2, 0.25]}]}
+    repo = build_repo(tmp_path / "repo", environment("live", model("churner", smoke=smoke),
+                                                     alerts={"p99LatencyMs": 500}),
+                      commit=False)
+    result = run_cli("smoke", "--from-spec", "live/churner", "--url", server.http_url,
                      "--model", "iris", repo=repo)
     assert result.rc == 0, result.stdout + result.stderr
     report = lines(result.stdout)

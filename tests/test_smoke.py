@@ -15,26 +15,26 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ENVIRONMENTS, REPO_ROOT, run_cli
+from conftest import FEATURES_ENV, EnvTree, run_cli
 from modelops.cli import build_parser
 from modelops_plugins.smoke import checks, wire
 from modelops_plugins.smoke.cli import handle
 from serving import free_ports
 
 
-def rendered(env: str, kind: str) -> list[dict[str, Any]]:
-    base = REPO_ROOT / "environments" / env / "rendered"
+def rendered(env: EnvTree, kind: str) -> list[dict[str, Any]]:
+    base = env.root / "environments" / env.name / "rendered"
     objects = [yaml.safe_load(p.read_text()) for p in sorted(base.rglob("*.yaml"))]
     return [o for o in objects if o["kind"] == kind]
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_rendered_job_runs_this_smoke_cli(env: str) -> None:
+def test_every_rendered_job_runs_this_smoke_cli(env_tree: EnvTree) -> None:
     """The Job's args parse with the real parser; header, threshold and request are right."""
-    spec = yaml.safe_load((REPO_ROOT / "environments" / env / "environment.yaml")
-                          .read_text())["spec"]
+    env = env_tree
+    folder = env.root / "environments" / env.name
+    spec = yaml.safe_load((folder / "environment.yaml").read_text())["spec"]
     models = {p.stem: yaml.safe_load(p.read_text())["spec"]
-              for p in (REPO_ROOT / "environments" / env / "models").glob("*.yaml")}
+              for p in (folder / "models").glob("*.yaml")}
     pipelines = {p["metadata"]["name"] for p in rendered(env, "Pipeline")}
     configmaps = {c["metadata"]["name"]: c for c in rendered(env, "ConfigMap")}
     jobs = rendered(env, "Job")
@@ -115,33 +115,34 @@ def test_bad_payload_is_bad_input(tmp_path: Path, run_main: Any, body: str,
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--header", "seldon-model"], "--header 'seldon-model': expected KEY=VALUE"),
-    (["--from-spec", "prod"], "--from-spec 'prod': expected ENV/MODEL"),
-    (["--from-spec", "prod/nope"], "no model 'nope' in environment 'prod'"),
-    (["--from-spec", "nope/fraud-detector"], "unknown environment 'nope'"),
+    (["--from-spec", FEATURES_ENV], f"--from-spec '{FEATURES_ENV}': expected ENV/MODEL"),
+    (["--from-spec", f"{FEATURES_ENV}/nope"], f"no model 'nope' in environment '{FEATURES_ENV}'"),
+    (["--from-spec", "nope/scorer"], "unknown environment 'nope'"),
     (["--max-latency-ms", "0"], "--max-latency-ms must be greater than zero"),
     (["--payload", "missing.json"], "missing.json: cannot read the V2 request"),
-    (["--payload", "a.json", "--from-spec", "prod/fraud-detector"], "not allowed with"),
+    (["--payload", "a.json", "--from-spec", f"{FEATURES_ENV}/scorer"], "not allowed with"),
     (["--protocol", "udp"], "invalid choice: 'udp'"),
     (["--url", "http://127.0.0.1:1"], "--url 'http://127.0.0.1:1': expected HOST:PORT without a "
                                       "scheme"),
 ])
-def test_bad_usage_exits_2(run_main: Any, args: list[str], message: str) -> None:
-    result = run_main("smoke", "--url", "127.0.0.1:1", "--model", "m", *args, repo=REPO_ROOT)
+def test_bad_usage_exits_2(run_main: Any, feature_repo: Path, args: list[str],
+                          message: str) -> None:
+    result = run_main("smoke", "--url", "127.0.0.1:1", "--model", "m", *args, repo=feature_repo)
     assert result.rc == 2
     assert message in result.stderr
 
 
-def test_spec_request_is_what_the_configmap_holds() -> None:
+def test_spec_request_is_what_the_configmap_holds(feature_repo: Path) -> None:
     """--from-spec builds the same request the renderer mounts for the Job."""
     import argparse
 
     from modelops_plugins.smoke.cli import from_spec
 
-    request, threshold = from_spec(argparse.Namespace(from_spec="prod/fraud-detector",
-                                                      repo=REPO_ROOT))
+    request, threshold = from_spec(argparse.Namespace(from_spec=f"{FEATURES_ENV}/scorer",
+                                                      repo=feature_repo))
     assert threshold == 300  # the model's own p99LatencyMs, not the environment's 500
-    configmap = next(c for c in rendered("prod", "ConfigMap")
-                     if c["metadata"]["name"] == "smoke-fraud-detector")
+    configmap = next(c for c in rendered(EnvTree(feature_repo, FEATURES_ENV), "ConfigMap")
+                     if c["metadata"]["name"] == "smoke-scorer")
     assert request == wire.parse_request(json.loads(configmap["data"]["request.json"]))
 
 

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 import yaml
 from modelops.schemas import SCHEMA_DIR, schema_files, schema_line
+from repo_builder import model, uri
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((REPO_ROOT / "environments").glob("*/environment.yaml")) + sorted(
@@ -55,8 +56,9 @@ def test_spec_has_schema_line_and_validates_against_it(path: Path) -> None:
 )
 def test_json_schema_rejects_what_the_loader_rejects(mutate: object, reason: str) -> None:
     """Editors flag the same mistakes as the loader: typos, types, required fields, enums."""
-    path = REPO_ROOT / "environments" / "prod" / "models" / "fraud-detector.yaml"
-    data = yaml.safe_load(path.read_text())
+    data = model("scorer", drift={"reference": uri("scorer-reference"), "referenceRows": 5000,
+                                  "pValue": 0.01, "batchSize": 100})
+    assert list(_validator("modeldeployment.schema.json").iter_errors(data)) == []
     mutate(data)  # type: ignore[operator]
     messages = [e.message for e in _validator("modeldeployment.schema.json").iter_errors(data)]
     assert any(reason in m for m in messages), messages
