@@ -71,7 +71,8 @@ def _repo_url(repo: Repository) -> str:
 
 
 def _chart_repos(repo: Repository) -> list[str]:
-    """Every repoURL the platform stack's Applications install from."""
+    """Every Helm chart repository the platform stack's Applications install from (their git
+    sources are this repository, as organization.yaml names it: `modelops.platformvalues`)."""
     urls: set[str] = set()
     for path in sorted((repo.root / STACK_DIR).glob("*.yaml")):
         if path.name == KUSTOMIZATION:
@@ -80,7 +81,7 @@ def _chart_repos(repo: Repository) -> list[str]:
         spec = data.get("spec", {}) if isinstance(data, dict) else {}
         sources = [spec.get("source")] + list(spec.get("sources") or [])
         urls.update(s["repoURL"] for s in sources
-                    if isinstance(s, dict) and isinstance(s.get("repoURL"), str))
+                    if isinstance(s, dict) and isinstance(s.get("repoURL"), str) and "chart" in s)
     return sorted(urls)
 
 
