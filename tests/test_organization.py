@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO_ROOT, CliResult, snapshot
-from envrepo import SCHEMA_LINE, environment_spec, write_model
+from envrepo import SCHEMA_LINE, environment_spec, git_repo, write_model
 
 SHIPPED = yaml.safe_load((REPO_ROOT / "organization.yaml").read_text(encoding="utf-8"))
 FORK = {
@@ -320,6 +320,23 @@ def test_check_lists_placeholders_and_still_passes(
     clean = run_main("check", "--format", "json", repo=repo)
     assert clean.rc == 0, clean.stdout + clean.stderr
     assert json.loads(clean.stdout)["placeholders"] == []
+
+
+def test_a_pull_request_changing_only_the_organization_checks_every_environment(
+        repo: Path, run_main: Callable[..., CliResult]) -> None:
+    shutil.copytree(REPO_ROOT / "policies", repo / "policies")
+    assert run_main("render", repo=repo).rc == 0
+    git_repo(repo)
+    write_organization(repo, **FORK)
+    report = run_main("check", "--base", "HEAD", "--format", "json", repo=repo)
+    assert report.rc == 1, report.stdout + report.stderr
+    stale = json.loads(report.stdout)["render"]["stale"]
+    assert "platform/admission/deployment.yaml" in stale
+    for env in ("alpha", "beta"):
+        assert f"environments/{env}/rendered/models/m.job-smoke-m.yaml" in stale
+    assert run_main("render", repo=repo).rc == 0
+    report = run_main("check", "--base", "HEAD", "--format", "json", repo=repo)
+    assert report.rc == 0, report.stdout + report.stderr
 
 
 def test_every_shipped_value_is_a_known_placeholder() -> None:
