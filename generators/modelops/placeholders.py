@@ -50,7 +50,7 @@ def organization_warnings(organization: LoadedOrganization, *,
     if image_placeholder and runs_admission:
         found.append(_at(doc.display, doc.locate(("spec", "images")), "spec.images",
                          f"PLACEHOLDER IMAGE IN THE ADMISSION WEBHOOK: "
-                         f"{ADMISSION_DEPLOYMENT} would run {organization.modelops_image}, "
+                         f"{ADMISSION_DEPLOYMENT} runs {organization.modelops_image}, "
                          "which no node can pull; the webhook fails closed, so every create or "
                          "update of a Seldon object in a model namespace would be refused. "
                          "Build and push the image (platform/admission/Dockerfile), set your "
