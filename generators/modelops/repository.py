@@ -5,6 +5,9 @@ against its spec model, then runs the checks that need more than one file (file 
 `metadata.name`, the server pool exists and can host the framework, artifact URIs are on the
 environment's allowlist, processing steps name real models). All problems of all files are
 collected and raised together, so a PR author sees everything wrong in one run.
+
+`organization.yaml` is read with every environment: a broken one is an error of each command
+that renders, and an environment that names no smoke image of its own needs it.
 """
 
 from __future__ import annotations
