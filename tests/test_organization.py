@@ -8,6 +8,7 @@ environments or on the values the shipped organization.yaml holds.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -157,6 +158,26 @@ def test_a_forks_values_reach_every_rendered_and_built_manifest(
     again = snapshot(repo)
     assert run_main("render", repo=repo).rc == 0
     assert snapshot(repo) == again
+
+
+def test_a_forks_platform_validates_strictly(
+        repo: Path, tmp_path_factory: pytest.TempPathFactory,
+        run_main: Callable[..., CliResult]) -> None:
+    crds = Path(os.environ.get("MODELOPS_CRD_DIR", REPO_ROOT.parent / "shared" / "crds"))
+    if not crds.is_dir():
+        pytest.skip(f"no CRDs at {crds}: set MODELOPS_CRD_DIR (`kubectl get crd -o yaml`)")
+    write_organization(repo, **FORK)
+    assert run_main("render", repo=repo).rc == 0
+    built = tmp_path_factory.mktemp("built")
+    files = []
+    for name, text in deployed_text(repo).items():
+        if name.startswith("environments/"):
+            continue  # the rendered environments: `check` validates them
+        files.append(built / (name.replace("/", "_") + ("" if name.endswith(".yaml")
+                                                        else ".yaml")))
+        files[-1].write_text(text)
+    result = run_main("validate", "--crds", str(crds), *map(str, files))
+    assert result.rc == 0, result.stdout + result.stderr
 
 
 def test_render_changes_only_the_values(repo: Path,
