@@ -25,6 +25,7 @@ ARGOCD = Path("platform") / "argocd"
 def repo(tmp_path: Path) -> Path:
     for part in (ARGOCD, Path("platform") / "stack"):
         shutil.copytree(REPO_ROOT / part, tmp_path / part)
+    shutil.copy2(REPO_ROOT / "organization.yaml", tmp_path / "organization.yaml")
     for env, server in (("alpha", "https://one.k8s.test"), ("beta", "https://two.k8s.test")):
         write_environment(tmp_path, env, server=server)
         write_model(tmp_path, env, "m", f"gs://bucket-{env}/m/1")
@@ -112,13 +113,13 @@ def test_reserved_name_and_missing_repo_url_write_nothing(
         "reserved" in result.stderr
     assert snapshot(repo) == before
     shutil.rmtree(repo / "environments" / "platform")
-    root = repo / ARGOCD / "root-application.yaml"
-    root.write_text(root.read_text().replace("    repoURL:", "    repoUrl:"))
+    organization = repo / "organization.yaml"
+    organization.write_text(organization.read_text().replace("    repoURL:", "    repoUrl:"))
     before = snapshot(repo)
     result = run_main("render", repo=repo)
     assert result.rc == 2
-    assert "platform/argocd/root-application.yaml:14:5: spec.source.repoURL: the root " \
-        "Application needs spec.source.repoURL" in result.stderr
+    assert "organization.yaml:12:5: spec.git.repoURL: missing required field 'repoURL'" \
+        in result.stderr
     assert snapshot(repo) == before
 
 

@@ -5,10 +5,11 @@ Argo CD's ApplicationSets find a new environment by themselves (they read every
 allows, and ApplicationSets cannot create AppProjects. So `modelops render` writes them: one
 `platform/argocd/projects/<env>.yaml` per environment (its cluster, its model and Kafka
 namespaces, the kinds the generator emits), `projects/platform.yaml` (every environment's
-cluster, and the chart repositories `platform/stack/` installs from), and
-`platform/argocd/kustomization.yaml`, which lists the projects, the ApplicationSets and the
-health checks that exist. `render --check` and `check` fail while any of them is missing or
-stale, so an environment added by hand cannot reach Argo CD half-wired.
+cluster, this repository as `organization.yaml` names it, and the chart repositories
+`platform/stack/` installs from), and `platform/argocd/kustomization.yaml`, which lists the
+projects, the ApplicationSets and the health checks that exist. `render --check` and `check`
+fail while any of them is missing or stale, so an environment added by hand cannot reach Argo
+CD half-wired.
 
 A repository without `platform/argocd/` (a test repository, a fork that deploys otherwise)
 has nothing here to render.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modelops.clashes import cluster_key
-from modelops.errors import InputError
+from modelops.organization import ORGANIZATION_FILE, missing
 from modelops.render import HEADER, Drift, compare_files, environment, read_tree
 from modelops.repository import ENVIRONMENT_FILE, ENVIRONMENTS_DIR, Repository
 from modelops.settings import EnvironmentSettings
@@ -30,7 +31,6 @@ from modelops.yamlsource import load_yaml
 ARGOCD_DIR = Path("platform") / "argocd"
 PROJECTS = "projects"
 KUSTOMIZATION = "kustomization.yaml"
-ROOT_APPLICATION = "root-application.yaml"
 STACK_DIR = Path("platform") / "stack"
 PLATFORM_PROJECT = "platform"
 
@@ -64,20 +64,15 @@ def _template(name: str, source: str, values: dict[str, Any]) -> bytes:
 
 
 def _repo_url(repo: Repository) -> str:
-    path = repo.root / ARGOCD_DIR / ROOT_APPLICATION
-    doc = load_yaml(path, repo.relative(path))
-    source = doc.data.get("spec", {}).get("source", {}) if isinstance(doc.data, dict) else {}
-    url = source.get("repoURL") if isinstance(source, dict) else None
-    if not isinstance(url, str) or not url:
-        line, col = doc.locate(("spec", "source", "repoURL"))
-        raise InputError.at(doc.display, "the root Application needs spec.source.repoURL: the "
-                            "git repository every AppProject allows", line=line, col=col,
-                            field="spec.source.repoURL")
-    return url
+    organization = repo.load_organization()
+    if organization is None:
+        raise missing(f"{ARGOCD_DIR}/{PROJECTS}/", "the git repository every AppProject allows")
+    return organization.repo_url
 
 
 def _chart_repos(repo: Repository) -> list[str]:
-    """Every repoURL the platform stack's Applications install from."""
+    """Every Helm chart repository the platform stack's Applications install from (their git
+    sources are this repository, as organization.yaml names it: `modelops.platformvalues`)."""
     urls: set[str] = set()
     for path in sorted((repo.root / STACK_DIR).glob("*.yaml")):
         if path.name == KUSTOMIZATION:
@@ -86,7 +81,7 @@ def _chart_repos(repo: Repository) -> list[str]:
         spec = data.get("spec", {}) if isinstance(data, dict) else {}
         sources = [spec.get("source")] + list(spec.get("sources") or [])
         urls.update(s["repoURL"] for s in sources
-                    if isinstance(s, dict) and isinstance(s.get("repoURL"), str))
+                    if isinstance(s, dict) and isinstance(s.get("repoURL"), str) and "chart" in s)
     return sorted(urls)
 
 
@@ -113,8 +108,7 @@ def project_files(repo: Repository,
         servers.setdefault(cluster_key(server), server)
     files[f"{PROJECTS}/{PLATFORM_PROJECT}.yaml"] = _template(
         "project-platform.yaml.j2",
-        f"{ENVIRONMENTS_DIR}/*/{ENVIRONMENT_FILE}, {STACK_DIR}/ and "
-        f"{ARGOCD_DIR}/{ROOT_APPLICATION}", {
+        f"{ENVIRONMENTS_DIR}/*/{ENVIRONMENT_FILE}, {STACK_DIR}/ and {ORGANIZATION_FILE}", {
             "source_repos": [repo_url] + [u for u in _chart_repos(repo) if u != repo_url],
             "servers": [servers[key] for key in sorted(servers)]})
     argocd = repo.root / ARGOCD_DIR

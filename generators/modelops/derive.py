@@ -17,11 +17,12 @@ from fractions import Fraction
 from typing import Any, Literal, NamedTuple
 
 from modelops import dashboards, monitoring, runtimes
+from modelops.organization import IMAGE_FIELD, ORGANIZATION_FILE
 from modelops.quantity import GIB, format_bytes, parse_bytes
 from modelops.repository import LoadedEnvironment, LoadedModel
 from modelops.spec import EnvironmentSpec, ServerPool
 
-Source = Literal["spec", "environment", "derived", "platform"]
+Source = Literal["spec", "environment", "organization", "derived", "platform"]
 
 MIB = 2**20
 LARGE_ARTIFACT = 2 * GIB
@@ -63,6 +64,10 @@ def from_spec(value: Any, path: str) -> Sourced:
 
 def from_env(value: Any, path: str) -> Sourced:
     return Sourced(value, "environment", f"environment.yaml {path}")
+
+
+def from_organization(value: Any, path: str) -> Sourced:
+    return Sourced(value, "organization", f"{ORGANIZATION_FILE} {path}")
 
 
 def derived(value: Any, how: str) -> Sourced:
@@ -473,6 +478,15 @@ def smoke_max_latency_ms(env: LoadedEnvironment, model: LoadedModel) -> Sourced:
     return from_env(env.spec.spec.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
 
 
+def smoke_image(env: LoadedEnvironment) -> Sourced:
+    """The environment's own smoke image if it names one, else the organisation's."""
+    image = env.spec.spec.smoke.image
+    if image is not None:
+        return from_env(image, "spec.smoke.image")
+    assert env.organization is not None, "the loader requires one of the two"
+    return from_organization(env.organization.modelops_image, IMAGE_FIELD)
+
+
 def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
     spec_env = env.spec.spec
     spec = model.spec.spec
@@ -486,7 +500,7 @@ def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
         "name": derived(f"smoke-{model.name}", "'smoke-' + metadata.name"),
         "namespace": from_env(spec_env.namespace, "spec.namespace"),
         "labels": _labels(env.name, model.name, "smoke-test", model.spec.metadata.owner),
-        "image": from_env(spec_env.smoke.image, "spec.smoke.image"),
+        "image": smoke_image(env),
         "timeout": from_env(spec_env.smoke.timeout_seconds, "spec.smoke.timeoutSeconds"),
         "url": derived(url, "Seldon's mesh Service in the environment namespace"),
         "model": from_spec(model.name, "metadata.name"),

@@ -5,6 +5,9 @@ against its spec model, then runs the checks that need more than one file (file 
 `metadata.name`, the server pool exists and can host the framework, artifact URIs are on the
 environment's allowlist, processing steps name real models). All problems of all files are
 collected and raised together, so a PR author sees everything wrong in one run.
+
+`organization.yaml` is read with every environment: a broken one is an error of each command
+that renders, and an environment that names no smoke image of its own needs it.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from modelops.layout import (
     is_environment,
     layout_problems,
 )
+from modelops.organization import ORGANIZATION_FILE, LoadedOrganization
 from modelops.quantity import parse_bytes
 from modelops.settings import EnvironmentSettings
-from modelops.spec import Environment, ModelDeployment
+from modelops.spec import Environment, ModelDeployment, Organization
+from modelops.yamledit import dotted as _dotted
 from modelops.yamlsource import SourceDocument, load_yaml
 
 __all__ = [
@@ -71,6 +76,7 @@ class LoadedEnvironment:
     doc: SourceDocument
     spec: Environment
     models: tuple[LoadedModel, ...]
+    organization: LoadedOrganization | None = None
 
     def model(self, name: str) -> LoadedModel | None:
         return next((m for m in self.models if m.name == name), None)
@@ -138,7 +144,8 @@ class Repository:
             problems.extend(promotion.unknown_sources(settings[:len(loaded)],
                                                       self.environment_names()))
         if problems:
-            raise InputError(problems)
+            # A broken organization.yaml is reported by every environment loaded: once is enough.
+            raise InputError(sorted(set(problems)))
         return loaded
 
     def load_all_settings(self) -> list[EnvironmentSettings]:
@@ -224,10 +231,39 @@ class Repository:
                 models.append(LoadedModel(doc, model))
         if env_doc is not None and env is not None:
             problems.extend(_cross_check(env_doc, env, models))
+        organization = self._organization_for(env_doc, env, problems)
         if problems:
             raise InputError(problems)
         assert env_doc is not None and env is not None
-        return LoadedEnvironment(name, env_doc, env, tuple(sorted(models, key=lambda m: m.name)))
+        return LoadedEnvironment(name, env_doc, env, tuple(sorted(models, key=lambda m: m.name)),
+                                 organization)
+
+    def load_organization(self) -> LoadedOrganization | None:
+        """`organization.yaml`, validated like every spec; None when the repository has none."""
+        path = self.root / ORGANIZATION_FILE
+        if not path.exists():
+            return None
+        problems: list[Problem] = []
+        doc, spec = _load_spec(path, self.relative(path), Organization, problems)
+        if problems:
+            raise InputError(problems)
+        assert doc is not None and spec is not None
+        return LoadedOrganization(doc, spec)
+
+    def _organization_for(self, env_doc: SourceDocument | None, env: Environment | None,
+                          problems: list[Problem]) -> LoadedOrganization | None:
+        """The organisation's settings, with an environment that needs them and has none."""
+        try:
+            organization = self.load_organization()
+        except InputError as exc:
+            problems.extend(exc.problems)
+            return None
+        if organization is None and env_doc is not None and env is not None \
+                and env.spec.smoke.image is None:
+            problems.append(_problem(env_doc, ("spec", "smoke"), "no image for the smoke Jobs: "
+                                     f"{ORGANIZATION_FILE} (spec.images.modelops) is missing; "
+                                     "create it, or set spec.smoke.image here"))
+        return organization
 
     def _model_files(self, env: str) -> Iterator[Path]:
         """The spec files of `env`; anything else in models/ is `layout`'s to report."""
@@ -261,13 +297,6 @@ def _load_spec(path: Path, shown: str, kind: type[SpecT],
 def _problem(doc: SourceDocument, loc: tuple[str | int, ...], message: str) -> Problem:
     line, col = doc.locate(loc)
     return Problem(doc.display, line, col, _dotted(loc), message)
-
-
-def _dotted(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _translate(exc: ValidationError, doc: SourceDocument,

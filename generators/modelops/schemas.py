@@ -1,4 +1,4 @@
-"""JSON Schemas for the two spec kinds, generated from `modelops.spec` (their one source).
+"""JSON Schemas for the spec kinds, generated from `modelops.spec` (their one source).
 
 The files are committed under `generators/schemas/` so editors can point at them with a
 `# yaml-language-server: $schema=...` line; `modelops render` rewrites them and
@@ -13,12 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from modelops.spec import Environment, ModelDeployment
+from modelops.spec import Environment, ModelDeployment, Organization
 
 SCHEMA_DIR = Path("generators") / "schemas"
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "modeldeployment.schema.json": (ModelDeployment, "A model deployed to one environment"),
     "environment.schema.json": (Environment, "An environment: namespace, pools, limits"),
+    "organization.schema.json": (Organization, "The organisation's settings: git repository "
+                                 "and images"),
 }
 
 

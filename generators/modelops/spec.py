@@ -1,4 +1,4 @@
-"""The two spec kinds people write: `ModelDeployment` and `Environment`.
+"""The spec kinds people write: `ModelDeployment`, `Environment` and `Organization`.
 
 These pydantic models are the single source of truth for the spec format: the loader validates
 with them, and `modelops render` writes the JSON Schemas in `generators/schemas/` from them, so
@@ -343,7 +343,8 @@ class Kafka(Strict):
 
 
 class SmokeSettings(Strict):
-    image: Image
+    image: Image | None = Field(default=None, description="Overrides organization.yaml's "
+                                "spec.images.modelops for this environment's smoke Jobs")
     timeout_seconds: int = Field(ge=10, le=3600)
 
 
@@ -374,3 +375,52 @@ class Environment(Strict):
     kind: Literal["Environment"]
     metadata: EnvironmentMetadata
     spec: EnvironmentSpec
+
+
+# ---------------------------------------------------------------- Organization
+
+_GIT_URL = (r"^(https://[A-Za-z0-9.:-]+|ssh://[A-Za-z0-9._@:-]+|git@[A-Za-z0-9.-]+:)"
+            r"[A-Za-z0-9._~/-]+$")
+_REGISTRY = r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
+_REPOSITORY = r"^[a-z0-9._-]+(/[a-z0-9._-]+)*$"
+
+
+def _tag(value: str) -> str:
+    if value == "latest":
+        raise ValueError("'latest' is not a version: pin a release tag")
+    return value
+
+
+class GitSource(Strict):
+    repo_url: Annotated[str, Field(alias="repoURL", pattern=_GIT_URL, max_length=512,
+                                   description="The git repository Argo CD syncs (this one)")]
+    revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=255,
+                                   description="The branch, tag or commit Argo CD syncs")]
+
+
+class ImageName(Strict):
+    repository: Annotated[str, Field(pattern=_REPOSITORY, max_length=255,
+                                     description="Path under images.registry")]
+    tag: Annotated[str, AfterValidator(_tag),
+                   Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")]
+    digest: Annotated[str, Field(pattern=r"^sha256:[a-f0-9]{64}$", description="The pushed "
+                                 "image's digest: an image a node runs never changes under "
+                                 "the same reference")]
+
+
+class Images(Strict):
+    registry: Annotated[str, Field(pattern=_REGISTRY, max_length=255,
+                                   description="host[:port][/path] every image is pushed to")]
+    modelops: ImageName = Field(description="platform/admission/Dockerfile: the admission "
+                                "webhook and every PostSync smoke Job run it")
+
+
+class OrganizationSpec(Strict):
+    git: GitSource
+    images: Images
+
+
+class Organization(Strict):
+    api_version: Literal["modelops.dev/v1alpha1"]
+    kind: Literal["Organization"]
+    spec: OrganizationSpec

@@ -45,17 +45,21 @@ def register(verbs: Any) -> None:
 
 
 def _render(args: argparse.Namespace, repo: Repository) -> int:
-    from modelops import argocd, render, schemas
+    from modelops import argocd, placeholders, platformvalues, render, schemas
 
     names = repo.select(args.env)
     envs = repo.load_environments(names)
     schema_dir = repo.root / schemas.SCHEMA_DIR
     # The Argo CD projects depend on every environment: rendered only when all are.
     projects = None if args.env else argocd.planned_files(repo)
+    platform_files = platformvalues.planned_files(repo)
+    for warning in placeholders.placeholder_warnings(repo):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.check:
         drifts = render.check_environments(repo, envs)
         drifts += render.compare_files(repo.relative(schema_dir), schemas.schema_files(),
                                        render.read_tree(schema_dir))
+        drifts += platformvalues.check_files(repo)
         if not args.env:
             drifts += argocd.check_projects(repo)
         for drift in drifts:
@@ -75,6 +79,8 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
     if projects is not None:
         for path in argocd.write_projects(repo, projects):
             print(f"Argo CD: {path}")
+    for path in platformvalues.write_files(repo, platform_files):
+        print(f"organization.yaml: {path}")
     return EXIT_OK
 
 

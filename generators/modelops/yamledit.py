@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -19,20 +19,24 @@ from modelops.errors import UsageError
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOM = "\ufeff"
-KeyPath = tuple[str, ...]
+# Mapping keys and sequence indexes, from the document's root.
+KeyPath = tuple[str | int, ...]
 
 
 class EditError(Exception):
     """The values could not be changed without changing anything else."""
 
 
-def _node(root: yaml.Node, path: Sequence[str]) -> yaml.ScalarNode | None:
+def _node(root: yaml.Node, path: KeyPath) -> yaml.ScalarNode | None:
     node: yaml.Node | None = root
     for key in path:
-        if not isinstance(node, yaml.MappingNode):
+        if isinstance(key, int) and isinstance(node, yaml.SequenceNode):
+            node = node.value[key] if 0 <= key < len(node.value) else None
+        elif isinstance(key, str) and isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value
+                         if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        else:
             return None
-        node = next((v for k, v in node.value
-                     if isinstance(k, yaml.ScalarNode) and k.value == key), None)
     return node if isinstance(node, yaml.ScalarNode) else None
 
 
@@ -61,7 +65,7 @@ def replace_scalars(text: str, shown: str, values: Mapping[KeyPath, str]) -> str
     for path, value in values.items():
         node = _node(root, path) if root is not None else None
         if node is None:
-            raise UsageError(f"{shown}: has no {'.'.join(path)} to change")
+            raise UsageError(f"{shown}: has no {dotted(path)} to change")
         nodes.append((node, value))
     expected = with_values(expected, values)
     # Each value keeps its quoting style; if a plain spelling reads back differently in its
@@ -76,8 +80,16 @@ def replace_scalars(text: str, shown: str, values: Mapping[KeyPath, str]) -> str
                 return (_BOM if bom else "") + edited
         except yaml.YAMLError:
             continue
-    raise EditError(f"{shown}: could not change {', '.join('.'.join(p) for p in values)} "
+    raise EditError(f"{shown}: could not change {', '.join(dotted(p) for p in values)} "
                     "without changing anything else; edit it by hand")
+
+
+def dotted(path: KeyPath) -> str:
+    """`spec.sources[0].repoURL`: a key path as people write it."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 def with_values(data: Any, values: Mapping[KeyPath, Any]) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelops import argocd, checks, render
+from modelops import argocd, checks, platformvalues, render
 from modelops.errors import InputError, Problem
 from modelops.gate.manifests import (
     Manifest,
@@ -28,6 +28,7 @@ from modelops.gate.manifests import (
     resolve,
 )
 from modelops.gate.scope import FULL, EnvironmentScope, changed_paths, scope_of_changes
+from modelops.placeholders import placeholder_warnings
 from modelops.plan import PlanReport, failures, plan_objects
 from modelops.policy import Finding, PolicyEngine, build_input, environment_document
 from modelops.repository import ENVIRONMENTS_DIR, RENDERED_DIR, Repository
@@ -72,6 +73,8 @@ class CheckReport:
     environments: list[EnvironmentResult]
     # models of environments the change deletes as a whole (they have no EnvironmentResult)
     vanished: list[ModelChange] = field(default_factory=list)
+    # Shipped placeholder values still in use (modelops.placeholders): listed, never a failure.
+    placeholders: list[Problem] = field(default_factory=list)
 
     @property
     def denies(self) -> list[Finding]:
@@ -123,7 +126,8 @@ def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyE
         drifts = pending()
     vanished = _vanished_models(repo, commit) if commit is not None else []
     return CheckReport(base, commit, engine.name, drifts, validated.problems,
-                       validated.validated, results, vanished)
+                       validated.validated, results, vanished,
+                       placeholder_warnings(repo))
 
 
 def _vanished_models(repo: Repository, commit: str) -> list[ModelChange]:
@@ -151,7 +155,7 @@ def _render_check(repo: Repository, names: list[str],
     envs = repo.load_environments(names)
     drifts = render.check_environments(repo, envs,
                                        scope=lambda env, rel: scopes[env].accepts(rel))
-    return drifts + argocd.check_projects(repo)
+    return drifts + argocd.check_projects(repo) + platformvalues.check_files(repo)
 
 
 def _render_check_outcome(repo: Repository, names: list[str],

@@ -2,8 +2,9 @@
 
 A change to a model's spec or to its rendered files scopes the check to that model (plus the
 environment-wide objects, which depend on every model). A change to an environment.yaml scopes
-the whole environment; a change to generators/, policies/ or the pinned dependencies scopes
-everything, because any output or verdict may move. Anything else (docs, tests) needs no
+the whole environment; a change to generators/, policies/, organization.yaml (its image is in
+every smoke Job) or the pinned dependencies scopes everything, because any output or verdict
+may move. Anything else (docs, tests) needs no
 re-render, so its scope is empty.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modelops.gate.manifests import git, model_of
+from modelops.organization import ORGANIZATION_FILE
 from modelops.repository import (
     ENVIRONMENT_FILE,
     ENVIRONMENTS_DIR,
@@ -20,7 +22,8 @@ from modelops.repository import (
     Repository,
 )
 
-GLOBAL_INPUTS = ("generators/", "policies/", "pyproject.toml", "requirements/")
+GLOBAL_INPUTS = ("generators/", "policies/", ORGANIZATION_FILE, "pyproject.toml",
+                 "requirements/")
 
 
 @dataclass(frozen=True)

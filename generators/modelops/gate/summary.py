@@ -76,6 +76,10 @@ def format_text(report: CheckReport) -> str:
         lines.append(f"environment {env_name}: REMOVED with all its models")
         lines += [f"  REMOVED {c.model} (was deploying {_was_deployed(c)})"
                   for c in report.vanished if c.environment == env_name]
+    if report.placeholders:
+        lines.append(f"placeholders: {len(report.placeholders)} shipped value(s) still in use "
+                     "(warnings; organization.yaml and the environments say what to set)")
+        lines += [f"  {problem}" for problem in report.placeholders]
     lines.append(f"check {_headline(report)}")
     return "\n".join(lines) + "\n"
 
@@ -105,6 +109,7 @@ def format_json(report: CheckReport) -> str:
         "render": {"stale": [d.path for d in report.drifts]},
         "schemas": {"validated": report.validated,
                     "problems": [str(p) for p in report.schema_problems]},
+        "placeholders": [str(p) for p in report.placeholders],
         "environments": [{
             "name": env.name,
             "scope": "everything" if env.scope.everything else sorted(env.scope.models),
@@ -223,6 +228,10 @@ def format_markdown(report: CheckReport) -> str:
     if new_warns:
         out += ["#### New warnings" if report.base else "#### Warnings", ""]
         out += [f"- **{f.policy}** `{f.object}`: {_cell(f.message)}" for f in new_warns]
+        out.append("")
+    if report.placeholders:
+        out += ["#### Placeholder values still in use", ""]
+        out += [f"- {_cell(str(p))}" for p in report.placeholders]
         out.append("")
     if report.unschedulable:
         out += ["#### Cannot be scheduled", ""]
