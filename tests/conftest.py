@@ -87,6 +87,7 @@ def copy_repo(target: Path) -> Path:
         ignore=shutil.ignore_patterns(".rendered.new-*"),
     )
     shutil.copytree(REPO_ROOT / "generators" / "schemas", target / "generators" / "schemas")
+    shutil.copy2(REPO_ROOT / "organization.yaml", target / "organization.yaml")
     return target
 
 
