@@ -86,7 +86,9 @@ def settings_problems(doc: SourceDocument, env: Environment) -> list[Problem]:
 
 def unknown_sources(environments: Iterable[EnvironmentSettings],
                     known: Sequence[str]) -> list[Problem]:
-    """Promotion entries naming an environment that does not exist."""
+    """Promotion entries naming an environment that does not exist: warnings, not errors, so
+    that removing an environment never breaks those that promoted from it (`promote --from` it
+    is refused anyway); `render` and `check` list them."""
     return [_problem(env.doc, (*PROMOTION, i, "from"),
                      f"no environment {entry.environment!r}; environments: {', '.join(known)}")
             for env in environments for i, entry in enumerate(env.spec.spec.promotion)

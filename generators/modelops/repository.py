@@ -141,8 +141,6 @@ class Repository:
             settings += self.readable_settings(n for n in self.environment_names()
                                                if n not in names)
             problems.extend(clash_problems(settings, selected=names))
-            problems.extend(promotion.unknown_sources(settings[:len(loaded)],
-                                                      self.environment_names()))
         if problems:
             # A broken organization.yaml is reported by every environment loaded: once is enough.
             raise InputError(sorted(set(problems)))
@@ -158,10 +156,14 @@ class Repository:
             except InputError as exc:
                 problems.extend(exc.problems)
         problems.extend(clash_problems(found))
-        problems.extend(promotion.unknown_sources(found, self.environment_names()))
         if problems:
             raise InputError(problems)
         return found
+
+    def stale_promotion_sources(self) -> list[Problem]:
+        """`spec.promotion` entries naming an environment that no longer exists (warnings)."""
+        names = self.environment_names()
+        return promotion.unknown_sources(self.readable_settings(names), names)
 
     def readable_settings(self, names: Iterable[str]) -> list[EnvironmentSettings]:
         """The settings of those environments whose environment.yaml is valid; a broken one

@@ -53,7 +53,8 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
     # The Argo CD projects depend on every environment: rendered only when all are.
     projects = None if args.env else argocd.planned_files(repo)
     platform_files = platformvalues.planned_files(repo)
-    for warning in placeholders.placeholder_warnings(repo):
+    for warning in [*placeholders.placeholder_warnings(repo),
+                    *repo.stale_promotion_sources()]:
         print(f"warning: {warning}", file=sys.stderr)
     if args.check:
         drifts = render.check_environments(repo, envs)

@@ -75,6 +75,8 @@ class CheckReport:
     vanished: list[ModelChange] = field(default_factory=list)
     # Shipped placeholder values still in use (modelops.placeholders): listed, never a failure.
     placeholders: list[Problem] = field(default_factory=list)
+    # spec.promotion entries naming a removed environment: listed, never a failure.
+    stale_promotions: list[Problem] = field(default_factory=list)
 
     @property
     def denies(self) -> list[Finding]:
@@ -127,7 +129,7 @@ def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyE
     vanished = _vanished_models(repo, commit) if commit is not None else []
     return CheckReport(base, commit, engine.name, drifts, validated.problems,
                        validated.validated, results, vanished,
-                       placeholder_warnings(repo))
+                       placeholder_warnings(repo), repo.stale_promotion_sources())
 
 
 def _vanished_models(repo: Repository, commit: str) -> list[ModelChange]:

@@ -80,6 +80,10 @@ def format_text(report: CheckReport) -> str:
         lines.append(f"placeholders: {len(report.placeholders)} shipped value(s) still in use "
                      "(warnings; organization.yaml and the environments say what to set)")
         lines += [f"  {problem}" for problem in report.placeholders]
+    if report.stale_promotions:
+        lines.append(f"promotion: {len(report.stale_promotions)} entry(ies) name a removed "
+                     "environment (warnings; delete them)")
+        lines += [f"  {problem}" for problem in report.stale_promotions]
     lines.append(f"check {_headline(report)}")
     return "\n".join(lines) + "\n"
 
@@ -110,6 +114,7 @@ def format_json(report: CheckReport) -> str:
         "schemas": {"validated": report.validated,
                     "problems": [str(p) for p in report.schema_problems]},
         "placeholders": [str(p) for p in report.placeholders],
+        "stalePromotions": [str(p) for p in report.stale_promotions],
         "environments": [{
             "name": env.name,
             "scope": "everything" if env.scope.everything else sorted(env.scope.models),
@@ -232,6 +237,10 @@ def format_markdown(report: CheckReport) -> str:
     if report.placeholders:
         out += ["#### Placeholder values still in use", ""]
         out += [f"- {_cell(str(p))}" for p in report.placeholders]
+        out.append("")
+    if report.stale_promotions:
+        out += ["#### Promotion from a removed environment", ""]
+        out += [f"- {_cell(str(p))}" for p in report.stale_promotions]
         out.append("")
     if report.unschedulable:
         out += ["#### Cannot be scheduled", ""]
