@@ -47,7 +47,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from cpustat import StealMeter, cpu_used, process_seconds, process_tree, sample, verdict
+from cpustat import (
+    CpuSample,
+    StealMeter,
+    cpu_used,
+    process_seconds,
+    process_tree,
+    sample,
+    verdict,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -281,6 +289,13 @@ class Account:
         self.steal = StealMeter()
         self.cpu_seconds = 0.0
 
+    def charge(self, before: CpuSample, after: CpuSample, plugin_seconds: float,
+               client_seconds: float) -> None:
+        """An interval of this arm: the plugin's CPU, and the load generator's (only to tell
+        the measured processes from the VM's other work)."""
+        self.cpu_seconds += plugin_seconds
+        self.steal.add(before, after, plugin_seconds + client_seconds)
+
 
 class TurnClock:
     """Charges each interval between turn boundaries to the arm whose turn it was.
@@ -295,15 +310,15 @@ class TurnClock:
         self._arm: int | None = None
         self._stat = sample()
         self._cpu = server.cpu_seconds()
+        self._own = time.process_time()
 
     def turn(self, arm: int | None) -> None:
         """The turn of `arm` begins now (None: the load is over)."""
-        stat, cpu = sample(), self.server.cpu_seconds()
+        stat, cpu, own = sample(), self.server.cpu_seconds(), time.process_time()
         if self._arm is not None:
-            account = self.accounts[self._arm]
-            account.steal.add(self._stat, stat)
-            account.cpu_seconds += cpu_used(self._cpu, cpu)
-        self._arm, self._stat, self._cpu = arm, stat, cpu
+            self.accounts[self._arm].charge(self._stat, stat, cpu_used(self._cpu, cpu),
+                                            own - self._own)
+        self._arm, self._stat, self._cpu, self._own = arm, stat, cpu, own
 
 
 class Load(NamedTuple):
@@ -395,12 +410,12 @@ def summarize(label: str, results: list[Result], account: Account) -> Row:
 
 
 ROW_HEADER = (f"{'sent':>6} {'errors':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>8} "
-              f"{'CPU ms/review':>13} {'steal %':>7}")
+              f"{'CPU ms/review':>13} {'steal %':>7} {'others %':>8}")
 
 
 def row_text(row: Row) -> str:
     return (f"{row.sent:>6} {row.errors:>6} {row.p50:>7.2f} {row.p99:>7.2f} {row.max:>8.2f} "
-            f"{row.cpu_ms:>13.2f} {row.steal.percent:>7.2f}")
+            f"{row.cpu_ms:>13.2f} {row.steal.percent:>7.2f} {row.steal.others_percent:>8.1f}")
 
 
 def worst_steal(*meters: StealMeter) -> StealMeter:
@@ -501,8 +516,9 @@ def main() -> int:
           f"prod environment; {args.policy_workers} policy worker(s); RSS (plugin + workers) "
           f"{rss_indexed:.0f} MiB indexed, {rss_after:.0f} MiB after the runs")
     print("steal: CPU time this VM's vCPUs waited for the host, over each row's own turns; "
-          "CPU ms/review: the plugin process and its policy workers (user + system) over those "
-          "turns, per review answered\n")
+          "others: CPU this VM spent meanwhile on anything but the plugin and the load generator "
+          "(contention steal does not show); CPU ms/review: the plugin process and its policy "
+          "workers (user + system) over those turns, per review answered\n")
     print(f"{'handler (rows 1-2: the target load)':<36} {ROW_HEADER}")
     for row in rows:
         print(f"{row.label:<36} {row_text(row)}  {row.kinds}")

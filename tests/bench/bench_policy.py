@@ -29,6 +29,7 @@ import compileall
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -163,24 +164,32 @@ def prepare(arm: Arm, models: int) -> None:
 
 class Timing(NamedTuple):
     seconds: float
+    cpu: float   # user + system seconds of the measured process(es)
     peak_mib: float
     detail: str
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_command(arm: Arm, args: list[str], steal: StealMeter) -> Timing:
     """One `modelops` run of the arm, its wall time, peak RSS, and the steal around it."""
-    before = sample()
+    before, cpu = sample(), children_cpu()
     out = arm.run([sys.executable, "-c", MEASURE_SCRIPT, *arm.modelops(*args)]).split()
-    steal.add(before, sample())
+    after = sample()
+    cpu = children_cpu() - cpu   # the command and its measuring wrapper
+    steal.add(before, after, cpu)
     if out[0] != "0":   # the gate exits non-zero on findings: the arms would not be comparable
         raise SystemExit(f"bench: {arm.name}: modelops {' '.join(args)} exited {out[0]}")
-    return Timing(float(out[1]), int(out[2]) / 1024, "")
+    return Timing(float(out[1]), cpu, int(out[2]) / 1024, "")
 
 
 def timed_stage(arm: Arm, envs: list[str], steal: StealMeter) -> Timing:
     result = json.loads(arm.run([sys.executable, str(STAGE), str(arm.repo), *envs]))
-    steal.add_jiffies(result["steal"], result["total"])
-    return Timing(result["seconds"], float("nan"),
+    steal.add_jiffies(result["steal"], result["total"], result["busy"], result["cpu"])
+    return Timing(result["seconds"], result["cpu"], float("nan"),
                   f"{result['objects']} objects, {result['findings']} findings")
 
 
@@ -237,9 +246,11 @@ def main() -> int:
     for name, file in imported.items():
         print(f"  {name:<8} runs modelops from {file}")
     print(f"\nverdict: 'not slower' when the median ratio current/baseline <= "
-          f"{1 + args.tolerance:.2f}; 'not judged' when an arm saw steal above the limit\n")
-    print(f"{'command':<26} {'arm':<9} {'median s':>9} {'min s':>7} {'peak MiB':>9} "
-          f"{'steal %':>8}  detail")
+          f"{1 + args.tolerance:.2f}; 'not judged' when an arm saw steal above the limit. "
+          "CPU s: median user + system of the measured processes; others %: CPU this VM spent "
+          "on anything else meanwhile (contention that steal does not show)\n")
+    print(f"{'command':<26} {'arm':<9} {'median s':>9} {'min s':>7} {'CPU s':>6} "
+          f"{'peak MiB':>9} {'steal %':>8} {'others %':>8}  detail")
     verdicts = []
     for row in rows:
         medians = {}
@@ -249,8 +260,10 @@ def main() -> int:
             peak = max(t.peak_mib for t in runs)
             print(f"{row:<26} {name:<9} {medians[name]:>9.3f} "
                   f"{min(t.seconds for t in runs):>7.3f} "
+                  f"{statistics.median(t.cpu for t in runs):>6.2f} "
                   f"{'-' if math.isnan(peak) else f'{peak:.0f}':>9} "
-                  f"{steal[(row, name)].percent:>8.2f}  {runs[0].detail}")
+                  f"{steal[(row, name)].percent:>8.2f} "
+                  f"{steal[(row, name)].others_percent:>8.1f}  {runs[0].detail}")
         ratio = medians["current"] / medians["baseline"]
         verdicts.append((row, ratio, judged(steal[(row, "current")], steal[(row, "baseline")],
                                             ratio, args.tolerance),

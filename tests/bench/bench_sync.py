@@ -133,10 +133,10 @@ async def measure(server: Server, arms: dict[str, list[tuple[str, bytes]]], conc
             await sync(server, sessions[name], requests[:2 * concurrency], concurrency)
         for _ in range(rounds):
             for name, requests in arms.items():
-                stat, cpu = sample(), server.cpu_seconds()
+                stat, cpu, own = sample(), server.cpu_seconds(), time.process_time()
                 answers, seconds = await sync(server, sessions[name], requests, concurrency)
-                accounts[name].steal.add(stat, sample())
-                accounts[name].cpu_seconds += cpu_used(cpu, server.cpu_seconds())
+                accounts[name].charge(stat, sample(), cpu_used(cpu, server.cpu_seconds()),
+                                      time.process_time() - own)
                 results[name] += answers
                 durations[name].append(seconds)
     finally:
@@ -197,7 +197,8 @@ def main() -> int:
           f"; {args.policy_workers} policy worker(s); RSS (plugin + workers) {rss:.0f} MiB")
     print("reviewed per sync: " + ", ".join(f"{kinds[k]} {k}" for k in REVIEW_ORDER if k in kinds)
           + f" = {len(reviews)} reviews")
-    print("steal and CPU ms/review (plugin + workers) over each arm's own syncs\n")
+    print("steal, others (CPU this VM spent on anything but the plugin and the load generator) "
+          "and CPU ms/review (plugin + workers) over each arm's own syncs\n")
     print(f"{'handler':<30} {'sync s':>7} {'reviews/s':>9} {ROW_HEADER}")
     for name, result in rows.items():
         print(f"{name:<30} {result.seconds:>7.2f} {len(reviews) / result.seconds:>9.0f} "

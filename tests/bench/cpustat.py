@@ -3,8 +3,10 @@
 On a shared VM the hypervisor may run someone else on our vCPUs; that time shows as steal in
 /proc/stat and as latency in every measurement. The suites sample steal around exactly the
 intervals they time, per arm, and decline to judge an arm that ran while the host was busy.
-CPU time per process comes from /proc/<pid>/stat, so a server's cost per request can be read
-apart from the wall time a client sees.
+Steal does not show other processes inside this VM competing for its CPUs, so the meters also
+count busy CPU time and subtract what the measured processes used: the rest is "others", printed
+beside steal. CPU time per process comes from /proc/<pid>/stat, so a server's cost per request
+can be read apart from the wall time a client sees.
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class CpuSample(NamedTuple):
-    """Jiffies of all CPUs since boot: time stolen by the host, and all time accounted."""
+    """Jiffies of all CPUs since boot: time stolen by the host, all time accounted, and time
+    this VM's CPUs were busy (user, nice, system, irq, softirq)."""
 
     steal: int
     total: int
+    busy: int = 0
 
 
 def sample() -> CpuSample:
-    """The first line of /proc/stat; (0, 0) where it is missing (steal then reads as zero)."""
+    """The first line of /proc/stat; zeros where it is missing (steal then reads as zero)."""
     try:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
         return CpuSample(0, 0)
-    return CpuSample(fields[7] if len(fields) > 7 else 0, sum(fields[:8]))
+    fields += [0] * (8 - len(fields))
+    return CpuSample(fields[7], sum(fields[:8]), sum(fields[i] for i in (0, 1, 2, 5, 6)))
 
 
 class StealMeter:
@@ -39,18 +44,28 @@ class StealMeter:
     def __init__(self) -> None:
         self.steal = 0
         self.total = 0
+        self.busy = 0
+        self.own_seconds = 0.0   # CPU the measured processes used in these intervals
 
-    def add(self, before: CpuSample, after: CpuSample) -> None:
-        self.steal += after.steal - before.steal
-        self.total += after.total - before.total
+    def add(self, before: CpuSample, after: CpuSample, own_seconds: float) -> None:
+        self.add_jiffies(after.steal - before.steal, after.total - before.total,
+                         after.busy - before.busy, own_seconds)
 
-    def add_jiffies(self, steal: int, total: int) -> None:
+    def add_jiffies(self, steal: int, total: int, busy: int, own_seconds: float) -> None:
         self.steal += steal
         self.total += total
+        self.busy += busy
+        self.own_seconds += own_seconds
 
     @property
     def percent(self) -> float:
         return 100 * self.steal / self.total if self.total else 0.0
+
+    @property
+    def others_percent(self) -> float:
+        """CPU busy with anything but the measured processes, in % of all CPU time."""
+        others = self.busy - self.own_seconds * CLOCK_TICKS
+        return max(0.0, 100 * others / self.total) if self.total else 0.0
 
     @property
     def judged(self) -> bool:

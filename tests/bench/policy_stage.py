@@ -4,7 +4,8 @@ bench_policy.py runs this once per round and arm, with PYTHONPATH pointing at th
 so the same script measures the code before a change and after it. It compiles the engine and
 builds each environment's input document first, then times only the evaluation, and prints one
 JSON line: the file the `modelops` package was imported from (proof of which code ran), objects
-evaluated, seconds, findings, and the host's steal over the timed part.
+evaluated, seconds (wall and CPU), findings, and /proc/stat's steal, total and busy jiffies over
+the timed part.
 
     PYTHONPATH=TREE/generators:TREE/plugins python tests/bench/policy_stage.py REPO ENV ...
 """
@@ -42,13 +43,15 @@ def main(argv: list[str]) -> int:
                  for env in envs]
     objects = sum(len(json.loads(d)["objects"]) for d in documents)
     before = sample()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     findings = sum(len(engine.evaluate_json(document)) for document in documents)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     after = sample()
     print(json.dumps({"modelops": modelops.__file__, "objects": objects, "seconds": seconds,
+                      "cpu": cpu,
                       "findings": findings, "steal": after.steal - before.steal,
-                      "total": after.total - before.total}))
+                      "total": after.total - before.total,
+                      "busy": after.busy - before.busy}))
     return 0
 
 
