@@ -19,10 +19,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def split_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(suite names, arguments for every suite): the arguments are what follows `--`."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    return argv[:cut], argv[cut + 1:]
+
+
 def main(argv: list[str]) -> int:
     suites = {p.stem.removeprefix("bench_"): p for p in sorted(HERE.glob("bench_*.py"))}
-    cut = argv.index("--") if "--" in argv else len(argv)
-    names, passed = argv[:cut], argv[cut + 1:]
+    names, passed = split_arguments(argv)
     chosen = names or list(suites)
     unknown = [name for name in chosen if name not in suites]
     if unknown:
