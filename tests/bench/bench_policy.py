@@ -213,6 +213,8 @@ def main() -> int:
     crds = os.environ.get("MODELOPS_CRD_DIR", str(ROOT.parent / "shared" / "crds"))
     started = time.time()
     load_before = os.getloadavg()[0]
+    current_commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
+    dirty = " + uncommitted changes" if git(ROOT, "status", "--porcelain").strip() else ""
     commands = {"check": ["check", "--crds", crds],
                 "check --base (one model)": ["check", "--crds", crds, "--base", "HEAD~1"]}
     rows = [*commands, "policy stage"]
@@ -237,8 +239,6 @@ def main() -> int:
                     timed_stage(arm, envs, steal[("policy stage", arm.name)]))
         baseline_commit = git(base_tree, "rev-parse", "--short", "HEAD").strip()
 
-    current_commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
-    dirty = " + uncommitted changes" if git(ROOT, "status", "--porcelain").strip() else ""
     print(f"modelops bench policy: {args.models} models x {len(envs)} environments on tmpfs, "
           f"baseline {args.baseline} ({baseline_commit}) vs current {current_commit}{dirty}, "
           f"{args.rounds} rounds interleaved; load average {load_before:.2f} before, "
@@ -265,15 +265,19 @@ def main() -> int:
                   f"{steal[(row, name)].percent:>8.2f} "
                   f"{steal[(row, name)].others_percent:>8.1f}  {runs[0].detail}")
         ratio = medians["current"] / medians["baseline"]
-        verdicts.append((row, ratio, judged(steal[(row, "current")], steal[(row, "baseline")],
-                                            ratio, args.tolerance),
+        cpu_ratio = (statistics.median(t.cpu for t in timings[(row, "current")])
+                     / statistics.median(t.cpu for t in timings[(row, "baseline")]))
+        verdicts.append((row, ratio, cpu_ratio,
+                         judged(steal[(row, "current")], steal[(row, "baseline")], ratio,
+                                args.tolerance),
                          medians["current"], steal[(row, "current")]))
     print()
-    for row, ratio, outcome, current, current_steal in verdicts:
+    for row, ratio, cpu_ratio, outcome, current, current_steal in verdicts:
         target = TARGETS.get(row)
         absolute = "" if target is None else (
             f"; current <= {target:g} s: {verdict(current <= target, current_steal)}")
-        print(f"{row:<26} current/baseline {ratio:5.2f}  {outcome}{absolute}")
+        print(f"{row:<26} current/baseline {ratio:5.2f} (CPU {cpu_ratio:4.2f})  "
+              f"{outcome}{absolute}")
     return 0
 
 
