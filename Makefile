@@ -71,8 +71,8 @@ history: ## artifact URIs of a model, newest first: make history ENV=prod MODEL=
 rollback: ## git revert a model's last artifact change: make rollback ENV=prod MODEL=fraud-detector [STEPS=2 | TO=uri]
 	$(need-env-model)$(MODELOPS) rollback $(strip $(ENV) $(MODEL) $(if $(STEPS),--steps $(STEPS)) $(if $(TO),--to $(TO)))
 
-bench: ## benchmarks, printed tables (one suite: make bench SUITE=render)
-	$(BIN)/python tests/bench/run.py $(SUITE)
+bench: ## benchmarks, printed tables (one suite: make bench SUITE=policy ARGS="--baseline REF")
+	$(BIN)/python tests/bench/run.py $(SUITE) -- $(ARGS)
 
 lock: ## re-resolve requirements/*.lock from requirements/*.in
 	rm -rf /tmp/modelops-lock && $(PYTHON) -m venv /tmp/modelops-lock

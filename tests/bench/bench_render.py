@@ -25,7 +25,7 @@ from synthetic import make_repo
 ROOT = Path(__file__).resolve().parents[2]
 MODELOPS = str(Path(sys.executable).parent / "modelops")
 TARGETS = {"render": 3.0, "check+validate": 6.0}
-_MEASURE = (
+MEASURE_SCRIPT = (
     "import resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
     "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
@@ -35,7 +35,7 @@ _MEASURE = (
 
 
 def measure(args: list[str]) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *args], check=True,
+    out = subprocess.run([sys.executable, "-c", MEASURE_SCRIPT, *args], check=True,
                          capture_output=True, text=True).stdout.split()
     if out[0] != "0":
         raise SystemExit(f"bench: {' '.join(args)} exited {out[0]}")

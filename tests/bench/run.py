@@ -1,6 +1,9 @@
 """`make bench`: run every benchmark suite (tests/bench/bench_*.py) and print its table.
 
-    python tests/bench/run.py [SUITE ...]      # e.g. `render policy`; default: all suites
+    python tests/bench/run.py [SUITE ...] [-- ARG ...]   # e.g. `policy -- --baseline HEAD~3`
+
+Suites default to all; arguments after `--` go to every suite run (`make bench SUITE=policy
+ARGS="--rounds 5"`).
 
 Each suite is its own script, run in its own process, so one suite's imports (MLServer clients,
 kopf, numpy) never skew another's numbers. Suites exit non-zero only when they cannot run; a
@@ -16,9 +19,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def split_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(suite names, arguments for every suite): the arguments are what follows `--`."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    return argv[:cut], argv[cut + 1:]
+
+
 def main(argv: list[str]) -> int:
     suites = {p.stem.removeprefix("bench_"): p for p in sorted(HERE.glob("bench_*.py"))}
-    chosen = argv or list(suites)
+    names, passed = split_arguments(argv)
+    chosen = names or list(suites)
     unknown = [name for name in chosen if name not in suites]
     if unknown:
         print(f"bench: unknown suite(s) {', '.join(unknown)}; suites: {', '.join(suites)}",
@@ -27,7 +37,8 @@ def main(argv: list[str]) -> int:
     failed = []
     for name in chosen:
         print(f"== bench {name} ==", flush=True)
-        if subprocess.run([sys.executable, str(suites[name])], check=False).returncode != 0:
+        if subprocess.run([sys.executable, str(suites[name]), *passed],
+                          check=False).returncode != 0:
             failed.append(name)
         print(flush=True)
     if failed:
