@@ -110,8 +110,9 @@ output_steps(pipeline) := {step_name(ref) | some ref in lib.array_at(pipeline, [
 # that output cannot reach asynchronously; research/seldon-core-2.md §1, §4).
 synchronous(pipeline) := graph.reachable(step_graph(pipeline), output_steps(pipeline))
 
-# [detector step, problem] for each detector step of `pipeline` wired wrongly.
-wiring_problems(pipeline) := {[step.name, problem] |
+# [namespace, detector step, pipeline, problem] for every detector step wired wrongly.
+wiring_problems := {[ns, step.name, lib.name(pipeline), problem] |
+	some pipeline in pipelines
 	ns := namespace(pipeline)
 	sync := synchronous(pipeline)
 	outputs := output_steps(pipeline)
@@ -160,19 +161,18 @@ wired_keys := {[namespace(p), s.name] | some p in pipelines; some s in steps(p)}
 deny contains lib.violation(pipeline, msg) if {
 	some pipeline in input.objects
 	lib.is_seldon(pipeline, "Pipeline")
-	some [detector, problem] in wiring_problems(pipeline)
+	some [ns, detector, name, problem] in wiring_problems
+	[ns, name] == [namespace(pipeline), lib.name(pipeline)]
 	msg := sprintf("drift detector step %s %s", [detector, problem])
 }
 
 # The Pipeline is not under review (it is in the cluster): report on the reviewed detector.
 deny contains lib.violation(model, msg) if {
 	some model in reviewed_detectors
-	some pipeline in pipelines
-	namespace(pipeline) == namespace(model)
-	not [namespace(pipeline), lib.name(pipeline)] in reviewed_pipeline_keys
-	some [detector, problem] in wiring_problems(pipeline)
-	detector == lib.name(model)
-	msg := sprintf("as a step of Pipeline %s, this drift detector %s", [lib.name(pipeline), problem])
+	some [ns, detector, pipeline, problem] in wiring_problems
+	[ns, detector] == [namespace(model), lib.name(model)]
+	not [ns, pipeline] in reviewed_pipeline_keys
+	msg := sprintf("as a step of Pipeline %s, this drift detector %s", [pipeline, problem])
 }
 
 # Not a step of any Pipeline: it receives no traffic. Only a warning: Argo CD applies Models
