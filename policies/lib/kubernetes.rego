@@ -43,13 +43,13 @@ is_seldon(obj, kind) if {
 }
 
 # The Seldon Models and Servers under review, and all of them (under review first).
-reviewed_models := [m | some m in input.objects; is_seldon(m, "Model")]
+reviewed_models := [m | some m in input.objects; m.kind == "Model"; startswith(object.get(m, "apiVersion", ""), seldon_api)]
 
-reviewed_servers := [s | some s in input.objects; is_seldon(s, "Server")]
+reviewed_servers := [s | some s in input.objects; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
 
-models := [m | some m in all_objects; is_seldon(m, "Model")]
+models := [m | some m in all_objects; m.kind == "Model"; startswith(object.get(m, "apiVersion", ""), seldon_api)]
 
-server_list := [s | some s in all_objects; is_seldon(s, "Server")]
+server_list := [s | some s in all_objects; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
 
 # Name -> Server. The first one wins (objects under review come before the cluster): a second
 # Server of the same name must not abort the evaluation with a conflicting object key.
@@ -216,7 +216,7 @@ _bytes_or(q, fallback) := b if {
 # Model itself ("model"), which is how a rule tells them apart.
 model_facts := array.concat([object.union(model_fact(m), {"model": m}) | some m in reviewed_models], cluster_model_facts)
 
-cluster_model_facts := [model_fact(m) | some m in cluster; is_seldon(m, "Model")]
+cluster_model_facts := [model_fact(m) | some m in cluster; m.kind == "Model"; startswith(object.get(m, "apiVersion", ""), seldon_api)]
 
 # {"name", "capacity" (the inference container's memory request in bytes), "replicas", "ratio"
 # (1 + SELDON_OVERCOMMIT_PERCENTAGE/100), "capabilities"}; capacity and ratio are null when they
@@ -249,7 +249,7 @@ _fact_named_earlier(i, n) if {
 
 _server_fact_list := array.concat([server_fact(s) | some s in reviewed_servers], cluster_server_facts)
 
-cluster_server_facts := [server_fact(s) | some s in cluster; is_seldon(s, "Server")]
+cluster_server_facts := [server_fact(s) | some s in cluster; s.kind == "Server"; startswith(object.get(s, "apiVersion", ""), seldon_api)]
 
 # --- PrometheusRules (the alerts policy) ------------------------------------------------------
 

@@ -75,6 +75,8 @@ def make_repo(root: Path, source: Path, count: int) -> Path:
         shutil.rmtree(root)
     (root / "generators").mkdir(parents=True)
     shutil.copytree(source / "generators" / "schemas", root / "generators" / "schemas")
+    if (source / "organization.yaml").is_file():   # where later versions take their images
+        shutil.copy2(source / "organization.yaml", root / "organization.yaml")
     for env_dir in sorted((source / "environments").iterdir()):
         env_file = env_dir / "environment.yaml"
         if not env_file.is_file():
