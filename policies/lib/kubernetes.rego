@@ -136,9 +136,9 @@ server_capabilities(server) := sort(array_at(server, ["spec", "capabilities"])) 
 	count(array_at(server, ["spec", "capabilities"])) > 0
 } else := sort(array.concat(object.get(default_capabilities, object.get(server, ["spec", "serverConfig"], ""), []), array_at(server, ["spec", "extraCapabilities"])))
 
-# Whether a Server offers everything a Model requires (their facts: server_fact, model_fact).
-covers(server_fact, model_fact) if {
-	every r in model_fact.requirements {
+# Whether a Server (its server_fact) offers every one of these requirements (model_requirements).
+covers(server_fact, requirements) if {
+	every r in requirements {
 		r in server_fact.capabilities
 	}
 }
@@ -194,14 +194,12 @@ artifact_size_annotation := "modelops.dev/artifact-size"
 # A fact never depends on the environment or on other objects. Rules read the facts of the
 # cluster's objects through the `cluster_*_facts` rules below.
 
-# {"name", "server" (null when unpinned), "replicas", "requirements", "memory" in bytes,
-# "artifact" (the artifact-size annotation in bytes, else the memory)}; bytes are null when unset
-# or unparseable.
+# {"name", "server" (null when unpinned), "replicas", "memory" in bytes, "artifact" (the
+# artifact-size annotation in bytes, else the memory)}; bytes are null when unset or unparseable.
 model_fact(m) := {
 	"name": object.get(m, ["metadata", "name"], ""),
 	"server": object.get(m, ["spec", "server"], null),
 	"replicas": object.get(m, ["spec", "replicas"], 1),
-	"requirements": model_requirements(m),
 	"memory": memory,
 	"artifact": _bytes_or(object.get(m, ["metadata", "annotations", artifact_size_annotation], null), memory),
 } if {

@@ -114,7 +114,8 @@ deny contains lib.violation(f.model, msg) if {
 	f.model
 	f.server == null
 	f.memory != null
-	servers := sort([name | some name in object.keys(pools); lib.covers(lib.server_facts[name], f)])
+	requirements := lib.model_requirements(f.model)
+	servers := sort([name | some name in object.keys(pools); lib.covers(lib.server_facts[name], requirements)])
 	count(servers) > 0
 	every name in servers {
 		not fits(f, name)

@@ -12,13 +12,16 @@ import data.modelops_lib as lib
 # The kinds this policy reports on; the admission plugin leaves it out of other reviews.
 judges := {"Model", "Server"}
 
-# The facts of each Model under review (they carry the Model itself).
-reviewed := [f | some f in lib.model_facts; f.model]
+# The facts of each Model under review (they carry the Model itself), with its requirements.
+reviewed := [object.union(f, {"requirements": lib.model_requirements(f.model)}) |
+	some f in lib.model_facts
+	f.model
+]
 
 missing_capabilities(f, server) := [r | some r in f.requirements; not r in server.capabilities]
 
 # The Servers an unpinned Model may be placed on.
-candidates(f) := sort([name | server := lib.server_facts[name]; lib.covers(server, f)])
+candidates(f) := sort([name | server := lib.server_facts[name]; lib.covers(server, f.requirements)])
 
 names(list) := lib.text(concat(", ", list))
 
