@@ -48,10 +48,13 @@ def held_module(verdict_rules: Iterable[str]) -> tuple[str, str]:
         "_skip := input.context.skip",
         "",
         "_cluster := _context.cluster if _skip < 0",
-        "else := [o | some i, o in _context.cluster; i != _skip]",
+        "else := _less_skipped(_context.cluster)",
         "",
         "_facts := _context.cluster_facts if _skip < 0",
-        "else := [f | some i, f in _context.cluster_facts; i != _skip]",
+        "else := _less_skipped(_context.cluster_facts)",
+        "",
+        "_less_skipped(list) := array.concat(array.slice(list, 0, _skip), "
+        "array.slice(list, _skip + 1, count(list)))",
         "",
         '_input := {"environment": _context.environment, "objects": input.objects, '
         '"cluster": _cluster}',
