@@ -12,16 +12,14 @@ import data.modelops_lib as lib
 # The kinds this policy reports on; the admission plugin leaves it out of other reviews.
 judges := {"Model", "Server"}
 
-# The facts of each Model under review (they carry the Model itself), with its requirements.
-reviewed := [object.union(f, {"requirements": lib.model_requirements(f.model)}) |
-	some f in lib.model_facts
-	f.model
-]
+# The facts of each Model under review (they carry the Model itself).
+reviewed := [f | some f in lib.model_facts; f.model]
 
-missing_capabilities(f, server) := [r | some r in f.requirements; not r in server.capabilities]
-
-# The Servers an unpinned Model may be placed on.
-candidates(f) := sort([name | server := lib.server_facts[name]; lib.covers(server, f.requirements)])
+# The Servers a Model with these requirements may be placed on, when it names none.
+candidates(requirements) := sort([name |
+	server := lib.server_facts[name]
+	lib.covers(server, requirements)
+])
 
 names(list) := lib.text(concat(", ", list))
 
@@ -35,8 +33,9 @@ deny contains lib.violation(f.model, msg) if {
 deny contains lib.violation(f.model, msg) if {
 	some f in reviewed
 	server := lib.server_facts[f.server]
-	missing := missing_capabilities(f, server)
-	count(missing) > 0
+	requirements := lib.model_requirements(f.model)
+	not lib.covers(server, requirements)
+	missing := [r | some r in requirements; not r in server.capabilities]
 	msg := sprintf("server %s lacks the capabilities %s that the model requires (it offers %s); Seldon leaves the model ScheduleFailed", [f.server, names(missing), lib.text(names(server.capabilities))])
 }
 
@@ -50,14 +49,15 @@ deny contains lib.violation(f.model, msg) if {
 deny contains lib.violation(f.model, msg) if {
 	some f in reviewed
 	f.server == null
-	count(candidates(f)) == 0
-	msg := sprintf("no spec.server, and no Server's capabilities cover the requirements %s; Seldon leaves the model ScheduleFailed", [lib.text(names(f.requirements))])
+	requirements := lib.model_requirements(f.model)
+	count(candidates(requirements)) == 0
+	msg := sprintf("no spec.server, and no Server's capabilities cover the requirements %s; Seldon leaves the model ScheduleFailed", [lib.text(names(requirements))])
 }
 
 deny contains lib.violation(f.model, msg) if {
 	some f in reviewed
 	f.server == null
-	servers := candidates(f)
+	servers := candidates(lib.model_requirements(f.model))
 	unchecked := [name | some name in servers; lib.server_facts[name].capacity == null]
 	count(unchecked) > 0
 	msg := sprintf("no spec.server: Seldon may place it on Servers that declare no memory request (%s), so no capacity this model's memory can be checked against; pin it with spec.server", [names(unchecked)])
@@ -66,9 +66,10 @@ deny contains lib.violation(f.model, msg) if {
 warn contains lib.violation(f.model, msg) if {
 	some f in reviewed
 	f.server == null
-	servers := candidates(f)
+	requirements := lib.model_requirements(f.model)
+	servers := candidates(requirements)
 	count(servers) > 0
-	msg := sprintf("no spec.server: Seldon places it on any Server whose capabilities cover %s (%s), so which pool's memory it takes is decided at run time; pin it with spec.server", [lib.text(names(f.requirements)), names(servers)])
+	msg := sprintf("no spec.server: Seldon places it on any Server whose capabilities cover %s (%s), so which pool's memory it takes is decided at run time; pin it with spec.server", [lib.text(names(requirements)), names(servers)])
 }
 
 warn contains lib.violation(server, msg) if {
