@@ -11,6 +11,7 @@ from typing import Any
 from modelops.crds import add_crds_argument, crd_directory
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.policy.engine import ENGINES
+from modelops.policy.library import PolicyLibrary
 from modelops.repository import Repository
 
 POLICY_DIR = "policies"
@@ -60,14 +61,14 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace, repo: Repository) -> Any:
-    from modelops.policy import PolicyLibrary, create_engine
+    from modelops.policy import create_engine
 
     return create_engine(PolicyLibrary.load(repo.root / POLICY_DIR), args.engine, args.opa_url)
 
 
 def _policy(args: argparse.Namespace, repo: Repository) -> int:
     from modelops.gate.manifests import read_files, read_rendered
-    from modelops.policy import Finding, PolicyLibrary, build_input
+    from modelops.policy import Finding, build_input
 
     if args.test:
         if args.files or args.env:
@@ -105,12 +106,14 @@ def _policy(args: argparse.Namespace, repo: Repository) -> int:
     return EXIT_CHECK_FAILED if denies else EXIT_OK
 
 
-def _policy_tests(library: Any, coverage: bool, output: str) -> int:
+def _policy_tests(library: PolicyLibrary, coverage: bool, output: str) -> int:
     """Every test_* rule on OPA (the reference) and on regorus: a test passes when both say
     true, and a test the two judge differently is reported with both answers."""
     from modelops.policy.engine import OpaEngine, RegorusEngine
 
-    reference, report = OpaEngine(library, with_tests=True).run_tests_with_coverage()
+    opa = OpaEngine(library, with_tests=True)
+    # Coverage traces every evaluation step, so it is collected only when asked for.
+    reference, report = opa.run_tests_with_coverage() if coverage else (opa.run_tests(), {})
     other = {(r.file, r.name): r for r in RegorusEngine(library, with_tests=True).run_tests()}
     failed = 0
     lines = []

@@ -204,9 +204,7 @@ class RegorusEngine(PolicyEngine):
         self.held: set[str] = set()   # ids of the contexts in data.contexts
         self.held_bytes = 0            # ... and the length of their text
         self.modules = library.modules(with_tests)
-        generated = [*library.generated_modules(),
-                     *([library.test_module()] if with_tests else [])]
-        for path, source in [*self.modules, *generated]:
+        for path, source in [*self.modules, *library.generated_modules(with_tests)]:
             try:
                 self._engine.add_policy(path, source)
             except RuntimeError as exc:
@@ -318,8 +316,8 @@ class RegopyEngine(PolicyEngine):
 
 class OpaEngine(PolicyEngine):
     """OPA's own engine (its Go library, in process through `opa-golib-python-bindings`): the
-    reference every other engine is compared with. `coverage()` reports what the last
-    `run_tests` covered, in the shape of `opa test --coverage --format json`.
+    reference every other engine is compared with. `run_tests_with_coverage` also reports what
+    the tests covered, in the shape of `opa test --coverage --format json`.
     """
 
     name = "opa"
@@ -332,10 +330,9 @@ class OpaEngine(PolicyEngine):
         self._engine.print_handler = lambda message, location: None
         self._coverage: dict[str, Any] | None = None
         self._collect_coverage = False
-        generated = [*library.generated_modules(),
-                     *([library.test_module()] if with_tests else [])]
         try:
-            for path, source in [*library.modules(with_tests), *generated]:
+            for path, source in [*library.modules(with_tests),
+                                 *library.generated_modules(with_tests)]:
                 self._engine.add_policy(path, source)
             self._engine.eval_query("true")   # compile now: a broken module fails here
         except Exception as exc:   # opa_bindings raises OpaError with the compiler's message

@@ -149,10 +149,14 @@ class PolicyLibrary:
         modules += [(self._display(self.root, p.directory / POLICY_FILE), p.source)
                     for p in self.policies]
         if with_tests:
-            tests = sorted(self.root.glob(f"**/*{TEST_SUFFIX}"))
-            modules += [(self._display(self.root, t), t.read_text(encoding="utf-8"))
-                        for t in tests]
+            modules += self._test_sources
         return [(path, self._with_rule_paths(source)) for path, source in modules]
+
+    @cached_property
+    def _test_sources(self) -> list[tuple[str, str]]:
+        """(display path, source) of every *_test.rego, read once."""
+        return [(self._display(self.root, t), t.read_text(encoding="utf-8"))
+                for t in sorted(self.root.glob(f"**/*{TEST_SUFFIX}"))]
 
     @cached_property
     def _lib_rule_read(self) -> re.Pattern[str] | None:
@@ -170,10 +174,11 @@ class PolicyLibrary:
         """Every rule of the verdict module: VERDICT_RULE, then one per judged kind."""
         return [VERDICT_RULE, *(f"{VERDICT_RULE}_{kind}" for kind in self.kinds)]
 
-    def generated_modules(self) -> list[tuple[str, str]]:
-        """The modules an engine compiles besides `modules`: the verdict, and the held-context
-        wrapper of modelops.policy.held."""
-        return [self.verdict_module(), held_module(self.verdict_rules())]
+    def generated_modules(self, with_tests: bool = False) -> list[tuple[str, str]]:
+        """The modules an engine compiles besides `modules`: the verdict, the held-context
+        wrapper of modelops.policy.held and, with the tests, the rule that runs them all."""
+        tests = [self.test_module()] if with_tests else []
+        return [self.verdict_module(), held_module(self.verdict_rules()), *tests]
 
     def verdict_query(self, kind: str | None = None) -> str:
         """One Rego query for every policy's deny and warn sets, and nothing else; with `kind`,
