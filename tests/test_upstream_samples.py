@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 import yaml
 from conftest import REPO_ROOT
-from modelops.policy import PolicyLibrary, build_input, create_engine
+from modelops.policy import PolicyEngine, PolicyLibrary, build_input, create_engine
 from modelops.runtimes import DEFAULT_CAPABILITIES
 
 SAMPLES = Path(os.environ.get("MODELOPS_CRD_DIR", REPO_ROOT.parent / "shared" / "crds")) \
@@ -91,14 +92,17 @@ def _documents(paths: list[Path]) -> list[dict[str, object]]:
                                                     Loader=_LOADER) if isinstance(d, dict)]
 
 
+@cache
+def _engine(kind: str) -> PolicyEngine:
+    return create_engine(PolicyLibrary.load(REPO_ROOT / "policies"), kind)
+
+
 def _judged(paths: list[Path]) -> frozenset[tuple[str, str, str]]:
-    for kind in ("opa", "regorus"):
-        findings = create_engine(PolicyLibrary.load(REPO_ROOT / "policies"), kind).evaluate(
-            build_input(_documents(paths), environment={}))
-        judged = frozenset((f.severity, f.policy, f"{f.kind}/{f.name}") for f in findings)
-        if kind == "opa":
-            reference = judged
-        assert judged == reference, f"{kind} differs from opa on {paths}"
+    document = build_input(_documents(paths), environment={})
+    reference, other = (frozenset((f.severity, f.policy, f"{f.kind}/{f.name}")
+                                  for f in _engine(kind).evaluate(document))
+                        for kind in ("opa", "regorus"))
+    assert other == reference, f"regorus differs from opa on {paths}"
     return reference
 
 
@@ -125,8 +129,7 @@ def test_upstream_samples_together() -> None:
 
 
 def test_lib_knows_the_capabilities_the_generators_use() -> None:
-    engine = create_engine(PolicyLibrary.load(REPO_ROOT / "policies"), "opa")
-    value = engine.value_of({"environment": {}, "objects": [], "cluster": []},
+    value = _engine("opa").value_of({"environment": {}, "objects": [], "cluster": []},
                             "data.modelops_lib.default_capabilities")
     assert value == {k: list(v) for k, v in DEFAULT_CAPABILITIES.items()}
 
