@@ -78,7 +78,7 @@ def kustomize(folder: Path) -> list[Obj]:
 # --------------------------------------------------------------------------- Go templates
 
 _ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
-_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[()]|[^\s()]+')
 
 
 def _operand(token: str, params: Obj) -> Any:
@@ -86,6 +86,10 @@ def _operand(token: str, params: Obj) -> Any:
         return json.loads(token)
     if token.isdigit():
         return int(token)
+    if token in ("true", "false"):
+        return token == "true"
+    if token == ".":
+        return params
     if not token.startswith("."):
         raise NotImplementedError(f"template operand {token!r}")
     value: Any = params
@@ -96,16 +100,53 @@ def _operand(token: str, params: Obj) -> Any:
     return value
 
 
-def _expression(text: str, params: Obj) -> Any:
-    words = _WORD.findall(text)
-    if len(words) == 1:
-        return _operand(words[0], params)
-    args = [_operand(w, params) for w in words[1:]]
-    if words[0] == "index" and len(args) == 2:
+def _is_name(token: str) -> bool:
+    return token not in ("(", ")", "true", "false", ".") and not token.isdigit() \
+        and not token.startswith(('"', "."))
+
+
+def _call(words: list[Any]) -> Any:
+    """A function applied to evaluated arguments: Go's eq/ne/not/index, Sprig's dig."""
+    name, args = words[0], words[1:]
+    if name == "index" and len(args) == 2:
         return args[0][args[1]]
-    if words[0] in ("eq", "ne") and len(args) == 2:
-        return (args[0] == args[1]) == (words[0] == "eq")
-    raise NotImplementedError(f"template function {words[0]!r}")
+    if name in ("eq", "ne") and len(args) == 2:
+        return (args[0] == args[1]) == (name == "eq")
+    if name == "not" and len(args) == 1:
+        return not args[0]
+    if name == "dig" and len(args) >= 3:   # dig "k1" "k2" ... default map
+        value: Any = args[-1]
+        for key in args[:-2]:
+            if not isinstance(value, dict) or key not in value:
+                return args[-2]
+            value = value[key]
+        return value
+    raise NotImplementedError(f"template function {name!r}")
+
+
+def _expression(text: str, params: Obj) -> Any:
+    tokens = _TOKEN.findall(text)
+
+    def parse(pos: int) -> tuple[Any, int]:
+        """The pipeline starting at tokens[pos], up to a closing parenthesis or the end."""
+        function = tokens[pos] if pos < len(tokens) and _is_name(tokens[pos]) else None
+        pos += function is not None
+        args: list[Any] = []
+        while pos < len(tokens) and tokens[pos] != ")":
+            if tokens[pos] == "(":
+                value, pos = parse(pos + 1)
+                args.append(value)
+            else:
+                args.append(_operand(tokens[pos], params))
+            pos += 1   # past the operand, or past the ")" of a sub-expression
+        if function is not None:
+            return _call([function, *args]), pos
+        if len(args) != 1:
+            raise NotImplementedError(f"template expression {text!r}")
+        return args[0], pos
+
+    value, _ = parse(0)
+    return value
 
 
 def go_template(text: str, params: Obj) -> str:
@@ -317,7 +358,9 @@ def test_one_models_application_per_environment(catalog: SchemaCatalog) -> None:
         assert "ServerSideApply=true" in policy["syncOptions"]
         assert policy["retry"]["limit"] > 0 and policy["retry"]["backoff"]["factor"] > 1
         finalizers = app["metadata"].get("finalizers", [])
-        assert finalizers == ([] if env == "prod" else ["resources-finalizer.argocd.argoproj.io"])
+        # Deleting the Application deletes what it deployed, unless the environment keeps it.
+        keep = spec.get("argocd", {}).get("keepResourcesOnDelete", False)
+        assert finalizers == ([] if keep else ["resources-finalizer.argocd.argoproj.io"])
     assert appset("models")["spec"]["syncPolicy"]["preserveResourcesOnDeletion"] is True
 
 
@@ -377,8 +420,12 @@ def test_templates_fail_on_a_missing_parameter() -> None:
         go_template("{{.spec.clusterr.server}}", {"spec": {"cluster": {"server": "x"}}})
     with pytest.raises(NotImplementedError):
         go_template("{{ .a | upper }}", {"a": "x"})
-    assert go_template('a\n{{- if ne .n "prod" }}\nb: 1\n{{- end }}\n', {"n": "dev"}) == \
+    assert go_template('a\n{{- if ne .n "x" }}\nb: 1\n{{- end }}\n', {"n": "y"}) == \
         "a\nb: 1\n"
+    keep = '{{- if not (dig "spec" "keep" false .) }}gone{{- end }}'
+    assert go_template(keep, {"spec": {}}) == "gone"
+    assert go_template(keep, {"spec": {"keep": True}}) == ""
+    assert go_template(keep, {}) == "gone"
 
 
 # --------------------------------------------------------------------------- projects

@@ -353,6 +353,13 @@ class Monitoring(Strict):
                                              "Prometheus Operator selects monitors and rules by")
 
 
+class ArgoCdSettings(Strict):
+    keep_resources_on_delete: bool = Field(
+        default=False,
+        description="Deleting this environment's Argo CD Application leaves what it deployed "
+        "running (no resources finalizer); set it for production")
+
+
 class EnvironmentSpec(Strict):
     namespace: DnsLabel
     cluster: Cluster
@@ -364,6 +371,7 @@ class EnvironmentSpec(Strict):
     kafka: Kafka
     smoke: SmokeSettings
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    argocd: ArgoCdSettings = Field(default_factory=ArgoCdSettings)
     promotion: list[PromotionSource] = Field(
         default_factory=list, max_length=16,
         description="Environments `modelops promote` may bring models from, and how their "
