@@ -213,7 +213,7 @@ CASES = [
     Case(
         "unknown-field-no-suggestion",
         sub(F, "  framework: xgboost\n", "  framework: xgboost\n  yes: 1\n"),
-        f"{F}:13:3: spec.yes: unknown field 'yes'; allowed: alerts, artifact, drift, ",
+        f"{F}:13:3: spec.yes: unknown field 'yes'; allowed: alerts, artifact, batch, ",
     ),
     Case(
         "non-string-key",

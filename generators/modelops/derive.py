@@ -14,21 +14,26 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 from modelops import dashboards, monitoring, runtimes
-from modelops.organization import IMAGE_FIELD, ORGANIZATION_FILE
+from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
+from modelops.organization import IMAGE_FIELD
+from modelops.provenance import (
+    Sourced,
+    derived,
+    from_env,
+    from_organization,
+    from_spec,
+    platform,
+)
 from modelops.quantity import GIB, format_bytes, parse_bytes
 from modelops.repository import LoadedEnvironment, LoadedModel
 from modelops.spec import EnvironmentSpec, ServerPool
 
-Source = Literal["spec", "environment", "organization", "derived", "platform"]
-
 MIB = 2**20
 LARGE_ARTIFACT = 2 * GIB
 SMOKE_REQUEST_PATH = "/etc/modelops/smoke"
-MESH_SERVICE = "seldon-mesh"
-MESH_HTTP_PORT = 80
 
 # Argo CD applies waves in order; Seldon needs Servers before Models, Models before the
 # Pipelines and Experiments that reference them, and topics before anything produces to them.
@@ -48,34 +53,6 @@ WAVE_REASONS = {
     "Pipeline": "Pipelines follow the Models they chain",
     "Experiment": "Experiments follow the Models they split traffic between",
 }
-
-
-class Sourced(NamedTuple):
-    """A rendered value and where it came from (a tuple: thousands are made per render)."""
-
-    value: Any
-    source: Source
-    origin: str
-
-
-def from_spec(value: Any, path: str) -> Sourced:
-    return Sourced(value, "spec", path)
-
-
-def from_env(value: Any, path: str) -> Sourced:
-    return Sourced(value, "environment", f"environment.yaml {path}")
-
-
-def from_organization(value: Any, path: str) -> Sourced:
-    return Sourced(value, "organization", f"{ORGANIZATION_FILE} {path}")
-
-
-def derived(value: Any, how: str) -> Sourced:
-    return Sourced(value, "derived", how)
-
-
-def platform(value: Any, why: str) -> Sourced:
-    return Sourced(value, "platform", why)
 
 
 @dataclass(frozen=True)
@@ -373,14 +350,6 @@ def _experiment_plan(env: LoadedEnvironment, model: LoadedModel, candidate: str)
                       model.name, model.doc.display, values)
 
 
-PIPELINE_NAME_REASON = ("metadata.name + '-pipeline': Seldon's scheduler rejects a Pipeline "
-                        "with a step named like the Pipeline, and the model is a step")
-
-
-def pipeline_name(model: str) -> str:
-    return f"{model}-pipeline"
-
-
 def _pipeline_plans(env: LoadedEnvironment, model: LoadedModel) -> Iterator[ObjectPlan]:
     spec = model.spec.spec
     name = model.name
@@ -490,19 +459,15 @@ def smoke_image(env: LoadedEnvironment) -> Sourced:
 def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
     spec_env = env.spec.spec
     spec = model.spec.spec
-    has_pipeline = spec.drift is not None or spec.processing is not None
-    target = (derived(f"{pipeline_name(model.name)}.pipeline", "the Pipeline carries the "
-                      "traffic (drift or processing steps)") if has_pipeline
-              else from_spec(model.name, "metadata.name"))
     latency = smoke_max_latency_ms(env, model)
-    url = f"{MESH_SERVICE}.{spec_env.namespace}:{MESH_HTTP_PORT}"
+    endpoint = model_endpoint(env, model)
     values = {
         "name": derived(f"smoke-{model.name}", "'smoke-' + metadata.name"),
         "namespace": from_env(spec_env.namespace, "spec.namespace"),
         "labels": _labels(env.name, model.name, "smoke-test", model.spec.metadata.owner),
         "image": smoke_image(env),
         "timeout": from_env(spec_env.smoke.timeout_seconds, "spec.smoke.timeoutSeconds"),
-        "url": derived(url, "Seldon's mesh Service in the environment namespace"),
+        "url": endpoint.url,
         "model": from_spec(model.name, "metadata.name"),
         "annotations": {
             "argocd.argoproj.io/hook": platform("PostSync", "Argo CD runs the smoke test after "
@@ -510,7 +475,8 @@ def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
             "argocd.argoproj.io/hook-delete-policy": platform(
                 "BeforeHookCreation", "the last run's Job and logs stay until the next sync"),
             "modelops.dev/source": model.doc.display},
-        "header": derived(f"seldon-model={target.value}", target.origin),
+        "headers": [derived(f"{key}={value.value}", value.origin)
+                    for key, value in sorted(endpoint.headers.items())],
         "max_latency_ms": latency,
         "has_request": spec.smoke is not None,
         "request_dir": SMOKE_REQUEST_PATH,

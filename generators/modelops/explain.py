@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from modelops.derive import ObjectPlan, Sourced, model_plans, server_plan
+from modelops.derive import ObjectPlan, model_plans, server_plan
 from modelops.errors import UsageError
+from modelops.provenance import Sourced
 from modelops.render import render_object
 from modelops.repository import LoadedEnvironment, LoadedModel
 
@@ -45,7 +46,8 @@ class ObjectExplanation:
 
 def explain_model(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectExplanation]:
     plans = model_plans(env, model)
-    plans.append(server_plan(env, model.spec.spec.server))
+    if model.spec.spec.server is not None:
+        plans.append(server_plan(env, model.spec.spec.server))
     return [_explain(plan) for plan in plans]
 
 

@@ -38,7 +38,13 @@ from modelops.layout import (
 from modelops.organization import ORGANIZATION_FILE, LoadedOrganization
 from modelops.quantity import parse_bytes
 from modelops.settings import EnvironmentSettings
-from modelops.spec import Environment, ModelDeployment, Organization
+from modelops.spec import (
+    DEPLOYMENT_MODE_ALIASES,
+    Environment,
+    ModelDeployment,
+    Organization,
+    serving_target,
+)
 from modelops.yamledit import dotted as _dotted
 from modelops.yamlsource import SourceDocument, load_yaml
 
@@ -453,12 +459,13 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                                          f"{MAX_NAME} characters; use at most "
                                          f"{MAX_NAME - max(map(len, DERIVED_NAME_PARTS))}"))
                 break
-        pool = env.spec.servers.get(spec.server)
-        if pool is None:
+        problems += _target_problems(env_doc, env, loaded)
+        pool = env.spec.servers.get(spec.server or "")
+        if spec.server is not None and pool is None:
             problems.append(_problem(doc, ("spec", "server"),
                                      f"no server pool {spec.server!r} in {env_doc.display}; "
                                      f"pools: {', '.join(sorted(env.spec.servers))}"))
-        else:
+        elif pool is not None:
             placement = runtimes.FRAMEWORKS[spec.framework]
             caps = runtimes.capabilities(pool.runtime, pool.extra_capabilities)
             missing = [r for r in placement.requirements if r not in caps]
@@ -495,14 +502,14 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                         problems.append(_problem(doc, ("spec", "processing", stage, i),
                                                  f"no model {step!r} in environment "
                                                  f"{env.metadata.name!r}"))
-        if spec.drift is not None:
+        if spec.drift is not None and (spec.drift.server or spec.server):
             problems += _auxiliary_pool(env, doc, ("spec", "drift", "server"),
-                                        spec.drift.server or spec.server, "alibi-detect",
-                                        "drift detector")
-        if spec.explainer is not None:
+                                        spec.drift.server or spec.server or "",
+                                        "alibi-detect", "drift detector")
+        if spec.explainer is not None and (spec.explainer.server or spec.server):
             problems += _auxiliary_pool(env, doc, ("spec", "explainer", "server"),
-                                        spec.explainer.server or spec.server, "alibi-explain",
-                                        "explainer")
+                                        spec.explainer.server or spec.server or "",
+                                        "alibi-explain", "explainer")
         rollout = spec.rollout
         if rollout is not None and (rollout.strategy == "none") != (rollout.candidate is None):
             problems.append(_problem(doc, ("spec", "rollout"),
@@ -513,10 +520,82 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
             problems.append(_problem(doc, ("spec", "rollout", "candidate", "weight"),
                                      "a canary takes 1-99 % of traffic; to switch fully, "
                                      "change artifact.uri"))
+    problems += _kserve_settings_problems(env_doc, env)
     defaults = env.spec.defaults.replicas
     if defaults.max < defaults.min:
         problems.append(_problem(env_doc, ("spec", "defaults", "replicas", "max"),
                                  f"max ({defaults.max}) is below min ({defaults.min})"))
+    return problems
+
+
+def _target_problems(env_doc: SourceDocument, env: Environment,
+                     loaded: LoadedModel) -> list[Problem]:
+    """What a model's serving target requires of its spec and of environment.yaml."""
+    doc, spec = loaded.doc, loaded.spec.spec
+    target = serving_target(spec, env.spec)
+    where = ("spec", "target") if spec.target is not None else ("spec",)
+    problems: list[Problem] = []
+    if target == "seldon":
+        if spec.server is None:
+            problems.append(_problem(doc, where, "a Seldon model needs spec.server, a server "
+                                     f"pool of {env_doc.display}: "
+                                     f"{', '.join(sorted(env.spec.servers))}"))
+        if spec.replicas is not None and spec.replicas.min == 0:
+            problems.append(_problem(doc, ("spec", "replicas", "min"),
+                                     "0 is scale-to-zero, which Seldon Core 2 does not do: "
+                                     "set at least 1, or serve the model with target: kserve"))
+        if spec.kserve is not None:
+            problems.append(_problem(doc, ("spec", "kserve"),
+                                     "spec.kserve applies to KServe models; this one is "
+                                     "served by Seldon (spec.target)"))
+        return problems
+    settings = env.spec.kserve
+    if settings is None:
+        return [_problem(doc, where, f"served by KServe, but {env_doc.display} has no "
+                         "spec.kserve (deployment mode, autoscaler, runtimes)")]
+    if spec.server is not None:
+        problems.append(_problem(doc, ("spec", "server"),
+                                 "a KServe model runs in its own pods, not on a Seldon server "
+                                 "pool: remove spec.server (or set target: seldon)"))
+    runtime = spec.kserve.runtime if spec.kserve is not None else None
+    if runtime is not None:
+        offered = settings.runtimes.get(runtime)
+        if offered is None:
+            problems.append(_problem(doc, ("spec", "kserve", "runtime"),
+                                     f"{env_doc.display} offers no KServe runtime "
+                                     f"{runtime!r}; runtimes: "
+                                     f"{', '.join(sorted(settings.runtimes))}"))
+        elif spec.framework not in offered.formats:
+            problems.append(_problem(doc, ("spec", "kserve", "runtime"),
+                                     f"runtime {runtime!r} serves {', '.join(offered.formats)}, "
+                                     f"not {spec.framework}"))
+    elif not any(spec.framework in r.formats for r in settings.runtimes.values()):
+        problems.append(_problem(doc, ("spec", "framework"),
+                                 f"no KServe runtime of {env_doc.display} serves "
+                                 f"{spec.framework}; runtimes: "
+                                 f"{', '.join(sorted(settings.runtimes))}"))
+    return problems
+
+
+def _kserve_settings_problems(env_doc: SourceDocument, env: Environment) -> list[Problem]:
+    settings = env.spec.kserve
+    if settings is None:
+        return []
+    where = ("spec", "kserve")
+    mode = DEPLOYMENT_MODE_ALIASES.get(settings.deployment_mode, settings.deployment_mode)
+    problems: list[Problem] = []
+    if mode == "Knative" and settings.autoscaler in ("hpa", "keda"):
+        problems.append(_problem(env_doc, where + ("autoscaler",),
+                                 f"{settings.autoscaler} scales Standard-mode deployments; "
+                                 "Knative mode uses kpa"))
+    if mode == "Standard" and settings.autoscaler == "kpa":
+        problems.append(_problem(env_doc, where + ("autoscaler",),
+                                 "kpa is Knative's autoscaler; Standard mode uses hpa, keda or "
+                                 "external"))
+    if mode == "Knative" and settings.knative_version is None:
+        problems.append(_problem(env_doc, where,
+                                 "Knative mode needs knativeVersion (e.g. '1.19'): the alert "
+                                 "rules use the metric names that version exports"))
     return problems
 
 
@@ -529,3 +608,6 @@ def _uris(model: ModelDeployment) -> Iterator[tuple[tuple[str | int, ...], str]]
         yield ("spec", "rollout", "candidate", "uri"), spec.rollout.candidate.uri
     if spec.explainer is not None:
         yield ("spec", "explainer", "uri"), spec.explainer.uri
+    if spec.batch is not None:
+        yield ("spec", "batch", "input"), spec.batch.input
+        yield ("spec", "batch", "output"), spec.batch.output

@@ -93,6 +93,34 @@ def _tensor_name(value: str) -> str:
     return value
 
 
+_CRON_PART = r"(\*|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?"
+_CRON_FIELD = re.compile(f"{_CRON_PART}(,{_CRON_PART})*")
+_CRON_NAMED = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+# minute, hour, day of month, month, day of week: the ranges Kubernetes' CronJob parser accepts.
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def _cron(value: str) -> str:
+    if value in _CRON_NAMED:
+        return value
+    fields = value.split(" ")
+    if len(fields) != 5:
+        raise ValueError(f"{value!r} is not a cron schedule: five fields (minute hour "
+                         f"day-of-month month day-of-week) separated by single spaces, or one "
+                         f"of {', '.join(_CRON_NAMED)}")
+    for text, (low, high), what in zip(fields, _CRON_RANGES, (
+            "minute", "hour", "day of month", "month", "day of week"), strict=True):
+        if not _CRON_FIELD.fullmatch(text):
+            raise ValueError(f"{value!r}: the {what} field {text!r} is not cron syntax "
+                             "(*, N, N-M, */K, lists with ',')")
+        for part in text.split(","):
+            bounds = part.split("/")[0]
+            for number in ([] if bounds == "*" else bounds.split("-")):
+                if not low <= int(number) <= high:
+                    raise ValueError(f"{value!r}: {what} {number} is outside {low}-{high}")
+    return value
+
+
 def _text(value: str) -> str:
     if not _PRINTABLE.fullmatch(value):
         raise ValueError("control characters are not allowed")
@@ -113,10 +141,15 @@ Image = Annotated[str, AfterValidator(_image)]
 Capability = Annotated[str, AfterValidator(_capability)]
 TensorName = Annotated[str, AfterValidator(_tensor_name)]
 Text = Annotated[str, AfterValidator(_text), Field(max_length=512)]
+CronSchedule = Annotated[str, AfterValidator(_cron),
+                         Field(description="Cron schedule in the cluster's time zone, e.g. "
+                               "'30 2 * * *' (02:30 daily)")]
 
 Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "pytorch",
                     "huggingface", "mlflow", "python"]
 Runtime = Literal["mlserver", "triton"]
+Target = Literal["seldon", "kserve"]
+BatchFormat = Literal["jsonl", "csv", "npy"]
 ExplainerType = Literal["anchor_tabular", "anchor_text", "anchor_image", "kernel_shap",
                         "integrated_gradients"]
 Datatype = Literal["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
@@ -129,6 +162,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
                               alias_generator=to_camel, populate_by_name=False,
                               allow_inf_nan=False)
+
+
+def _prefix(value: str) -> str:
+    _uri(value)
+    if not value.endswith("/"):
+        raise ValueError(f"{value!r} must end with '/': a rewrite replaces a whole folder, "
+                         "so gs://bucket-a/ never matches gs://bucket-ab/")
+    return value
+
+
+UriPrefix = Annotated[str, AfterValidator(_prefix),
+                      Field(description="scheme://bucket/folder/, ending in '/'")]
 
 
 # ---------------------------------------------------------------- ModelDeployment
@@ -147,7 +192,8 @@ class Artifact(Strict):
 
 
 class Replicas(Strict):
-    min: int = Field(ge=1, le=100)
+    min: int = Field(ge=0, le=100, description="0 is scale-to-zero: KServe only, where the "
+                     "environment's deployment mode and autoscaler allow it")
     max: int = Field(ge=1, le=100)
 
 
@@ -211,10 +257,62 @@ class Logger(Strict):
     percent: int = Field(ge=0, le=100, description="Percent of requests logged to Kafka")
 
 
+class KServeModel(Strict):
+    """Settings that apply only when the model is served by KServe."""
+
+    runtime: DnsLabel | None = Field(
+        default=None, description="A runtime from environment.yaml spec.kserve.runtimes "
+        "(default: the one serving the framework); always written on the InferenceService")
+
+
+class Traffic(Strict):
+    """What the model's traffic looks like: `modelops advise` weighs it to pick a target."""
+
+    pattern: Literal["steady", "bursty", "idle"] = Field(
+        description="steady: traffic all day; bursty: peaks with idle gaps; idle: rare calls")
+    peak_rps: int | None = Field(default=None, ge=1, le=10_000_000,
+                                 description="Requests per second at peak")
+    cold_start_budget_seconds: int | None = Field(
+        default=None, ge=1, le=3600, description="How long a first request after idle may "
+        "wait for the model to load")
+
+
+class Batch(Strict):
+    """Offline inference on a schedule: a CronJob scores `input` into `output`."""
+
+    schedule: CronSchedule
+    input: ArtifactUri = Field(description="A file or a prefix of files: JSON Lines of V2 "
+                               "inputs, CSV or .npy; under the environment's allowedPrefixes")
+    output: UriPrefix = Field(description="Prefix the predictions go under, one folder per "
+                              "run; under the environment's allowedPrefixes")
+    format: BatchFormat | None = Field(default=None, description="Input format (default: from "
+                                       "the file extension)")
+    input_name: TensorName | None = Field(default=None, description="Tensor name for CSV and "
+                                          ".npy rows (default: the smoke input's name)")
+    datatype: Datatype | None = Field(default=None, description="Tensor datatype for CSV and "
+                                      ".npy rows (default: the smoke input's datatype)")
+    batch_size: int = Field(default=64, ge=1, le=100_000, description="Records per request")
+    concurrency: int = Field(default=4, ge=1, le=256, description="Requests in flight")
+    timeout_seconds: int = Field(default=60, ge=1, le=3600,
+                                 description="Client timeout of one request")
+    deadline_seconds: int = Field(default=3600, ge=60, le=7 * 86_400,
+                                  description="The Job's activeDeadlineSeconds")
+    max_failures: int = Field(default=0, ge=0, le=1_000_000_000,
+                              description="Records that may fail before the run stops")
+
+
 class ModelSpec(Strict):
     artifact: Artifact
     framework: Framework
-    server: DnsLabel = Field(description="A server pool from environment.yaml")
+    target: Target | None = Field(default=None, description="Serving platform (default: "
+                                  "environment.yaml spec.defaultTarget)")
+    server: DnsLabel | None = Field(default=None, description="A server pool from "
+                                    "environment.yaml; required for Seldon models")
+    kserve: KServeModel | None = None
+    traffic: Traffic | None = None
+    critical: bool = Field(default=False, description="Business-critical: an outage costs "
+                           "money; `advise` warns when it shares a process with other models")
+    batch: Batch | None = None
     memory: Memory | None = Field(default=None, description="Defaults to artifact.size × "
                                   "the environment's memoryFactor; always rendered")
     replicas: Replicas | None = None
@@ -262,18 +360,6 @@ class ArtifactPolicy(Strict):
         min_length=1, description="scheme://bucket/prefix/ every artifact URI must start with")
     storage_secret: DnsSubdomain | None = Field(default=None,
                                                 description="rclone secret (Model.spec.secretName)")
-
-
-def _prefix(value: str) -> str:
-    _uri(value)
-    if not value.endswith("/"):
-        raise ValueError(f"{value!r} must end with '/': a rewrite replaces a whole folder, "
-                         "so gs://bucket-a/ never matches gs://bucket-ab/")
-    return value
-
-
-UriPrefix = Annotated[str, AfterValidator(_prefix),
-                      Field(description="scheme://bucket/folder/, ending in '/'")]
 
 
 class RewriteRule(Strict):
@@ -360,8 +446,66 @@ class ArgoCdSettings(Strict):
         "running (no resources finalizer); set it for production")
 
 
+DeploymentMode = Literal["Knative", "Standard", "Serverless", "RawDeployment"]
+DEPLOYMENT_MODE_ALIASES = {"Serverless": "Knative", "RawDeployment": "Standard"}
+
+
+class KServeRuntime(Strict):
+    """A ClusterServingRuntime the environment offers (rendered under platform/)."""
+
+    image: Image
+    formats: list[Framework] = Field(min_length=1, max_length=16,
+                                     description="Model formats (spec.framework) it serves")
+    cpu: Cpu = Field(description="Predictor container CPU request")
+    gpu: int = Field(default=0, ge=0, le=16)
+
+
+class KServeCapacity(Strict):
+    """What KServe pods in this environment may use: a namespace quota or a node pool."""
+
+    node_pool: DnsLabel | None = Field(default=None, description="Node pool the predictors "
+                                       "are pinned to (default: the namespace quota)")
+    memory: Memory
+    cpu: Cpu
+    gpu: int = Field(default=0, ge=0, le=4096)
+
+
+class LocalModelCacheSettings(Strict):
+    node_groups: list[DnsLabel] = Field(min_length=1, max_length=16,
+                                        description="LocalModelNodeGroups that hold the cache")
+
+
+class StorageBandwidth(Strict):
+    remote_mb_per_second: int = Field(default=500, ge=1, le=100_000,
+                                      description="Artifact download rate from remote storage")
+    local_mb_per_second: int = Field(default=3000, ge=1, le=100_000,
+                                     description="Read rate from a node's local model cache")
+
+
+class KServeSettings(Strict):
+    deployment_mode: DeploymentMode = Field(
+        description="serving.kserve.io/deploymentMode written on every InferenceService; "
+        "Serverless and RawDeployment are deprecated names of Knative and Standard")
+    autoscaler: Literal["kpa", "hpa", "keda", "external"] = Field(
+        description="kpa (Knative only), hpa or keda (Standard only), external")
+    knative_version: Annotated[str, Field(pattern=r"^1\.[0-9]{1,3}$")] | None = Field(
+        default=None, description="Knative Serving minor version, e.g. '1.19' (its metric "
+        "names changed at 1.19); required in Knative mode")
+    progress_deadline_seconds: int = Field(default=600, ge=30, le=7200, description="Knative's "
+                                           "progress deadline: a model must load within it")
+    runtimes: dict[DnsLabel, KServeRuntime] = Field(min_length=1)
+    local_model_cache: LocalModelCacheSettings | None = Field(
+        default=None, description="Cache the current and two previous artifacts on nodes")
+    capacity: KServeCapacity | None = None
+    storage: StorageBandwidth = Field(default_factory=StorageBandwidth)
+
+
 class EnvironmentSpec(Strict):
     namespace: DnsLabel
+    default_target: Target = Field(default="seldon", description="Serving platform of models "
+                                   "that set no spec.target")
+    kserve: KServeSettings | None = Field(default=None, description="Required when any model "
+                                          "is served by KServe")
     cluster: Cluster
     artifacts: ArtifactPolicy
     servers: dict[DnsLabel, ServerPool] = Field(min_length=1)
@@ -376,6 +520,11 @@ class EnvironmentSpec(Strict):
         default_factory=list, max_length=16,
         description="Environments `modelops promote` may bring models from, and how their "
         "artifact URIs map to this environment's")
+
+
+def serving_target(model: ModelSpec, env: EnvironmentSpec) -> Target:
+    """The platform that serves a model: its own `target`, else the environment's default."""
+    return model.target if model.target is not None else env.default_target
 
 
 class Environment(Strict):
