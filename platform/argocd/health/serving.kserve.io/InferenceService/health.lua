@@ -63,6 +63,21 @@ local states = model.states or {}
 local predictor_spec = (obj.spec or {}).predictor or {}
 local predictor = (obj.status.components or {}).predictor or {}
 
+-- The conditions that say most: the first with a failure reason, and the first still waiting
+-- (Ready only summarises the others, so it is named when nothing more specific waits).
+local failing, waiting = nil, nil
+for _, c in ipairs(conditions) do
+  if c.type ~= "Stopped" and c.status ~= "True" then
+    if failing == nil and c.status == "False" and failed_reasons[c.reason] then
+      failing = c
+    end
+    if waiting == nil or (waiting.type == "Ready" and c.type ~= "Ready") then
+      waiting = c
+    end
+  end
+end
+local last_failure = describe_failure(model.lastFailureInfo)
+
 -- Stop: the annotation asks, the Stopped condition confirms. KServe compares the value
 -- case-insensitively; these are the spellings a check without the string library can match.
 local truthy = { ["true"] = true, ["True"] = true, ["TRUE"] = true }
@@ -90,24 +105,19 @@ end
 
 -- Failed: the model cannot load or the spec cannot be served, or a rollout gave up.
 if failed_transitions[model.transitionStatus] or states.targetModelState == "FailedToLoad" then
-  local detail = describe_failure(model.lastFailureInfo)
-  if detail == nil or detail == "" then
-    for _, c in ipairs(conditions) do
-      if (detail == nil or detail == "") and c.type ~= "Stopped" and c.status == "False" then
-        detail = describe_condition(c)
-      end
-    end
+  local detail = last_failure
+  local telling = failing or waiting
+  if (detail == nil or detail == "") and telling ~= nil then
+    detail = describe_condition(telling)
   end
   hs.status = "Degraded"
   hs.message = join({ model.transitionStatus or "FailedToLoad", detail }, ": ")
   return hs
 end
-for _, c in ipairs(conditions) do
-  if c.status == "False" and failed_reasons[c.reason] then
-    hs.status = "Degraded"
-    hs.message = join({ describe_condition(c), describe_failure(model.lastFailureInfo) }, "; last failure: ")
-    return hs
-  end
+if failing ~= nil then
+  hs.status = "Degraded"
+  hs.message = join({ describe_condition(failing), last_failure }, "; last failure: ")
+  return hs
 end
 for _, canary in ipairs(obj.status.canaryStatuses or {}) do
   local canary_model = canary.modelStatus or {}
@@ -136,19 +146,9 @@ if #conditions == 0 then
   hs.message = "Waiting for the KServe controller to report the InferenceService's conditions"
   return hs
 end
-local waiting = nil
-for _, c in ipairs(conditions) do
-  if c.type ~= "Stopped" and c.status ~= "True" then
-    -- Ready only summarises the others; name it when nothing more specific is waiting.
-    if waiting == nil or (waiting.type == "Ready" and c.type ~= "Ready") then
-      waiting = c
-    end
-  end
-end
 if waiting ~= nil then
   hs.status = "Progressing"
-  hs.message = join({ describe_condition(waiting), describe_failure(model.lastFailureInfo) },
-    "; last failure: ")
+  hs.message = join({ describe_condition(waiting), last_failure }, "; last failure: ")
   return hs
 end
 for _, canary in ipairs(obj.status.canaryStatuses or {}) do
