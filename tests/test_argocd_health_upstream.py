@@ -41,13 +41,14 @@ ON_UPSTREAM_CASES: dict[str, Difference] = {}
 ON_OUR_CASES: dict[str, Difference] = {
     "degraded_crash_loop": Difference(
         "Progressing", "Degraded",
-        "upstream is Degraded only on transitionStatus BlockedByFailedLoad/InvalidSpec; a "
-        "crash loop KServe last saw between restarts reads InProgress, so the Deployment's "
-        "ProgressDeadlineExceeded never counts and the model is Progressing for ever"),
+        "upstream is Degraded only on transitionStatus BlockedByFailedLoad/InvalidSpec; an "
+        "update whose new pods crash-loop reads InProgress (KServe takes the model state from an "
+        "old, running pod), so the Deployment's ProgressDeadlineExceeded never counts"),
     "degraded_crash_loop_knative": Difference(
         "Progressing", "Degraded",
         "Knative failed the new revision (RevisionFailed) while the transition reads "
-        "InProgress; upstream treats every False condition as still progressing"),
+        "InProgress; upstream treats every False condition as still progressing until KServe "
+        "marks the load BlockedByFailedLoad"),
     "healthy_scaled_to_zero": Difference(
         "Progressing", "Healthy",
         "KServe reports Pending/InProgress while no pod runs (kserve#6079); with "
