@@ -134,10 +134,12 @@ local created = predictor.latestCreatedRevision
 local ready_revision = predictor.latestReadyRevision
 if created ~= nil and created ~= "" and created ~= ready_revision then
   hs.status = "Progressing"
+  hs.message = "Rolling out revision " .. created
+  if predictor_spec.canaryTrafficPercent ~= nil then
+    hs.message = hs.message .. " as a " .. predictor_spec.canaryTrafficPercent .. "% canary"
+  end
   if ready_revision ~= nil and ready_revision ~= "" then
-    hs.message = "Rolling out revision " .. created .. "; " .. ready_revision .. " serves meanwhile"
-  else
-    hs.message = "Rolling out revision " .. created
+    hs.message = hs.message .. "; " .. ready_revision .. " serves meanwhile"
   end
   return hs
 end
