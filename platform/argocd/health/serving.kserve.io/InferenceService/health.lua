@@ -95,7 +95,8 @@ if stopped and stop_asked then
   return hs
 elseif stopped then
   hs.status = "Progressing"
-  hs.message = "Resuming: the serving.kserve.io/stop annotation is gone, the Stopped condition is still True"
+  hs.message = "Resuming: the serving.kserve.io/stop annotation is gone, the Stopped " ..
+    "condition is still True"
   return hs
 elseif stop_asked then
   hs.status = "Progressing"
