@@ -42,7 +42,8 @@ for _, format in ipairs(spec.supportedModelFormats or {}) do
 end
 if #formats == 0 then
   hs.status = "Degraded"
-  hs.message = "spec.supportedModelFormats names no format: KServe matches no InferenceService to it"
+  hs.message = "spec.supportedModelFormats names no format: KServe matches no " ..
+    "InferenceService to it"
   return hs
 end
 
