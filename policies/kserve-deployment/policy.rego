@@ -95,6 +95,18 @@ deny contains lib.violation(isvc, msg) if {
 	msg := sprintf("runtime %s is not one the environment offers (%s): KServe accepts an InferenceService naming a runtime that does not exist and never serves it (kserve#2196)", [lib.text(name), lib.text(concat(", ", sort(offered)))])
 }
 
+# KServe refuses to serve a model with a runtime that does not list its format.
+deny contains lib.violation(isvc, msg) if {
+	some isvc in lib.reviewed_inference_services
+	name := runtime(isvc)
+	formats := [f | some f in lib.array_at(lib.kserve_settings, ["runtimes", name, "formats"]); is_string(f)]
+	count(formats) > 0
+	format := lib.predictor_model(isvc).modelFormat.name
+	is_string(format)
+	not lower(format) in {lower(f) | some f in formats}
+	msg := sprintf("runtime %s serves %s, not model format %s: KServe would refuse to serve the model with it", [lib.text(name), lib.text(concat(", ", formats)), lib.text(format)])
+}
+
 # An environment document without KServe settings: nothing in that namespace serves KServe.
 deny contains lib.violation(isvc, msg) if {
 	count(lib.environment_spec) > 0

@@ -116,6 +116,18 @@ test_runtime_the_environment_lacks_denied if {
 	any_contains(msgs, "runtime kserve-sklearnserver is not one the environment offers (kserve-tritonserver)")
 }
 
+test_runtime_of_another_format_denied if {
+	model := object.union(good_model, {"modelFormat": {"name": "onnx"}})
+	msgs := denies({"environment": sklearn_env, "objects": [isvc({"serving.kserve.io/deploymentMode": "Knative"}, model)], "cluster": []})
+	count(msgs) == 1
+	any_contains(msgs, "runtime kserve-sklearnserver serves sklearn, not model format onnx")
+}
+
+test_format_is_compared_without_case if {
+	model := object.union(good_model, {"modelFormat": {"name": "SKLearn"}})
+	count(denies({"environment": sklearn_env, "objects": [isvc({"serving.kserve.io/deploymentMode": "Knative"}, model)], "cluster": []})) == 0
+}
+
 test_environment_without_kserve_denied if {
 	d := {"environment": {"metadata": {"name": "dev"}, "spec": {"namespace": "models"}}, "objects": [knative], "cluster": []}
 	any_contains(denies(d), "environment dev offers no KServe runtimes")
