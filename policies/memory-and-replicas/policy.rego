@@ -119,8 +119,13 @@ kserve_memory_per_artifact := 1.2
 # {"model" (the InferenceService), "request", "limit", "size_raw"}; null where unset.
 kserve_facts := [{"model": isvc, "request": object.get(resources, ["requests", "memory"], null), "limit": object.get(resources, ["limits", "memory"], null), "size_raw": object.get(isvc, ["metadata", "annotations", size_key], null)} |
 	some isvc in lib.reviewed_inference_services
-	resources := object.get(lib.predictor_model(isvc), "resources", {})
+	resources := resources_of(isvc)
 ]
+
+resources_of(isvc) := r if {
+	r := lib.predictor_model(isvc).resources
+	is_object(r)
+} else := {}
 
 kserve_quantities := {q | some f in kserve_facts; some q in [f.request, f.limit, f.size_raw]}
 
