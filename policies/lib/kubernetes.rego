@@ -313,9 +313,9 @@ fixed2(x) := sprintf("%d.%02d", [floor(cents / 100), cents % 100]) if cents := r
 
 # --- the base of a change: input.previous --------------------------------------------------------
 
-# "kind/namespace/name" -> the object as it was before the change under review: the base's
-# rendered object in `modelops check --base`, the AdmissionReview's oldObject on an UPDATE.
-# Only objects that existed before and whose text the change touches are there; {} otherwise.
+# "kind/namespace/name" -> the object as it was before the change under review: in `modelops
+# check --base`, the base's rendered version of each reviewed object the change modifies; at
+# admission, an UPDATE's oldObject. {} otherwise (a new object, CI without a base, a CREATE).
 previous := p if {
 	p := input.previous
 	is_object(p)

@@ -13,9 +13,8 @@ AdmissionReview there and its indexes in `cluster`. Rules judge `objects` and lo
 both, so one rule set serves all three. `previous` lets a rule compare an object with its
 earlier self (what KServe refuses to change after creation): `check --base` puts there the
 base's version of each reviewed object the change modifies, the admission plugin an UPDATE's
-`oldObject`. (The plugin's engines hold each namespace's
-environment and cluster across reviews: modelops.policy.held builds this same document from
-what they hold.)
+`oldObject`. (The plugin's engines hold each namespace's environment and cluster across
+reviews: modelops.policy.held builds this same document from what they hold.)
 """
 
 from __future__ import annotations
