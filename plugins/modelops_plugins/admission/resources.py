@@ -39,15 +39,21 @@ SERVERS: Final = Resource(SELDON_GROUP, SELDON_VERSION, "servers", "Server")
 PIPELINES: Final = Resource(SELDON_GROUP, SELDON_VERSION, "pipelines", "Pipeline")
 EXPERIMENTS: Final = Resource(SELDON_GROUP, SELDON_VERSION, "experiments", "Experiment")
 CONFIGMAPS: Final = Resource("", "v1", "configmaps", "ConfigMap")
+INFERENCE_SERVICES: Final = Resource("serving.kserve.io", "v1beta1", "inferenceservices",
+                                     "InferenceService")
 
-# Every mlops.seldon.io kind a policy may judge. Pipelines (drift steps) and Experiments
-# (rollouts) are included although today's policies mostly judge Models and Servers: the plugin
-# evaluates whatever is in policies/, and a kind without a webhook could never be denied.
+# Every mlops.seldon.io kind a policy may judge, and KServe's InferenceService. Pipelines (drift
+# steps) and Experiments (rollouts) are included although today's policies mostly judge Models
+# and Servers: the plugin evaluates whatever is in policies/, and a kind without a webhook could
+# never be denied. InferenceServices are judged but not indexed: no policy looks one up beside
+# the one under review. KServe's runtimes and LocalModelCaches are cluster-scoped and judged by
+# no policy.
 WEBHOOKS: Final = (
     Webhook("validate-models", MODELS),
     Webhook("validate-servers", SERVERS),
     Webhook("validate-pipelines", PIPELINES),
     Webhook("validate-experiments", EXPERIMENTS),
+    Webhook("validate-inferenceservices", INFERENCE_SERVICES),
 )
 OPERATIONS: Final = ("CREATE", "UPDATE")
 
