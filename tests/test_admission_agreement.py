@@ -2,7 +2,8 @@
 webhook answers when the same manifest is applied.
 
 One real plugin (tests/admission_support.py) holds all three rendered environments and every
-policy sample, each sample in its own namespace. Each Seldon object is sent to the webhook as an
+policy sample, each sample in its own namespace. Each object the webhook reviews (Seldon's
+kinds and KServe InferenceServices) is sent to it as an
 UPDATE with everything else of its environment (or sample) in the cluster, and the answer is
 compared with the policy engine run the way CI runs it, on the whole set at once. New policies
 and new samples are covered without touching this file.
@@ -92,8 +93,8 @@ def test_policy_sample_gets_the_same_verdict_from_the_webhook(plugin: Harness,
     objects = _sample_objects(path)
     reviewed = _reviewed(objects)
     if not reviewed:
-        pytest.skip(f"{path.name} has no mlops.seldon.io object; the webhook reviews only those "
-                    "(CI alone enforces it)")
+        pytest.skip(f"{path.name} has no object the webhook reviews (Seldon kinds, "
+                    "InferenceServices); CI alone enforces it")
     findings = _ci(objects)
     answers = {obj["metadata"]["name"]: plugin.answer(review(obj, "UPDATE", old=obj))
                for obj in reviewed}
