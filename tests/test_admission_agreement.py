@@ -1,12 +1,12 @@
 """CI and the cluster agree: what `policies/` says about a manifest in a pull request is what the
 webhook answers when the same manifest is applied.
 
-One real plugin (tests/admission_support.py) holds all three rendered environments and every
-policy sample, each sample in its own namespace. Each object the webhook reviews (Seldon's
-kinds and KServe InferenceServices) is sent to it as an
-UPDATE with everything else of its environment (or sample) in the cluster, and the answer is
-compared with the policy engine run the way CI runs it, on the whole set at once. New policies
-and new samples are covered without touching this file.
+One real plugin (tests/admission_support.py) holds every rendered environment and every policy
+sample, each sample in its own namespace. Each object the webhook reviews (Seldon's kinds and
+KServe InferenceServices) is sent to it as an UPDATE with everything else of its environment
+(or sample) in the cluster, and the answer is compared with the policy engine run the way CI
+runs it, on the whole set at once. New policies and new samples are covered without touching
+this file.
 """
 
 from __future__ import annotations
