@@ -31,7 +31,11 @@ def kserve_model(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def small_gpu_models(count: int) -> list[dict[str, Any]]:
-    return [model(f"gpu-{i:02d}", framework="onnx", server=TRITON_POOL) for i in range(count)]
+    """Small models on GPUs: the first few on KServe's Triton runtime, the rest on Seldon's
+    Triton pool (the count spans both targets)."""
+    return [kserve_model(f"gpu-{i:02d}", framework="onnx") if i < 3
+            else model(f"gpu-{i:02d}", framework="onnx", server=TRITON_POOL)
+            for i in range(count)]
 
 
 # rule id -> (firing case, quiet case); a case is (environment, the model judged).
@@ -67,8 +71,8 @@ CASES: dict[str, tuple[Callable[[], Case], Callable[[], Case]]] = {
         # idle, but a 2Gi artifact takes ~4.3 s at 500 MB/s, over a 1 s budget
         lambda: (environment("e", model("m", artifact={"size": "2Gi"}, traffic={
             "pattern": "idle", "coldStartBudgetSeconds": 1})), "m")),
-    "gpu-packing": (lambda: (environment("e", *small_gpu_models(21)), "gpu-00"),
-                    lambda: (environment("e", *small_gpu_models(20)), "gpu-00")),
+    "gpu-packing": (lambda: (environment("e", *small_gpu_models(21), kserve=KSERVE), "gpu-00"),
+                    lambda: (environment("e", *small_gpu_models(20), kserve=KSERVE), "gpu-00")),
     "cold-start-over-budget": (
         lambda: (environment("e", kserve_model("m", artifact={"size": "2Gi"},
                                                replicas={"min": 0, "max": 2},
