@@ -211,7 +211,7 @@ warn contains lib.violation(obj, msg) if {
 	some obj in reviewed
 	scale_to_zero(obj)
 	over_budget(obj)
-	msg := sprintf("[cold-start-over-budget] minReplicas 0: the first request after idle waits ~%ss for %s to load at %s MB/s, over the budget of %ss (%s); keep a replica, cache the artifact on the nodes or raise traffic.coldStartBudgetSeconds", [lib.fixed2(load_seconds(obj)), lib.text(lib.annotation(obj, lib.artifact_size_annotation)), lib.text(mb_per_second), lib.fixed2(budget(obj)), budget_key])
+	msg := sprintf("[cold-start-over-budget] minReplicas 0: a first request after idle waits ~%ss to load %s at %s MB/s, over its %ss budget; keep a replica, cache the artifact on the nodes or raise the budget", [lib.fixed2(load_seconds(obj)), lib.text(lib.annotation(obj, lib.artifact_size_annotation)), lib.text(mb_per_second), lib.fixed2(budget(obj))])
 }
 
 warn contains lib.violation(obj, msg) if {
@@ -220,9 +220,9 @@ warn contains lib.violation(obj, msg) if {
 	lib.is_seldon(obj, "Model")
 	pool := obj.spec.server
 	lib.servers[pool].spec.serverConfig == "mlserver"
-	others := sort([lib.name(m) | some m in lib.models; m.spec.server == pool; lib.name(m) != lib.name(obj)])
+	others := {lib.name(m) | some m in lib.models; m.spec.server == pool; lib.name(m) != lib.name(obj)}
 	count(others) > 0
-	msg := sprintf("[critical-shared-process] a critical model in the shared MLServer process of Server %s with %s: one runaway model can OOM-kill the process; give it a Server of its own or serve it on KServe", [lib.text(pool), lib.text(concat(", ", others))])
+	msg := sprintf("[critical-shared-process] critical, yet shares the MLServer process of Server %s with %d other Model(s): one runaway model can OOM-kill them all; give it its own Server or serve it on KServe", [lib.text(pool), count(others)])
 }
 
 # --- annotations nobody can read -----------------------------------------------------------------

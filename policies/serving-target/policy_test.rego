@@ -94,7 +94,7 @@ test_scale_to_zero_inference_service_is_where_it_belongs if {
 test_scale_to_zero_over_budget_warns if {
 	big := isvc("k", object.union(idle("1"), {"modelops.dev/artifact-size": "2Gi"}), {"minReplicas": 0})
 	[msg] := warned(environment, [big], [])
-	contains(msg, "[cold-start-over-budget] minReplicas 0: the first request after idle waits ~4.29s for 2Gi to load at 500 MB/s, over the budget of 1.00s")
+	contains(msg, "[cold-start-over-budget] minReplicas 0: a first request after idle waits ~4.29s to load 2Gi at 500 MB/s, over its 1.00s budget")
 }
 
 gpu_models(n) := [isvc(sprintf("g%d", [i]), {}, {"model": {"runtime": "triton"}}) | some i in numbers.range(1, n)]
@@ -110,7 +110,7 @@ test_many_small_gpu_models_belong_on_seldon if {
 test_critical_model_in_a_shared_mlserver_warns if {
 	m := model("m", {"modelops.dev/critical": "true"}, {})
 	[msg] := warned(environment, [m], [server("cpu", "mlserver"), model("other", {}, {})])
-	contains(msg, "[critical-shared-process] a critical model in the shared MLServer process of Server cpu with other")
+	contains(msg, "[critical-shared-process] critical, yet shares the MLServer process of Server cpu with 1 other Model(s)")
 	count(warned(environment, [m], [server("cpu", "mlserver")])) == 0
 	count(warned(environment, [m], [server("cpu", "triton"), model("other", {}, {})])) == 0
 }
