@@ -169,3 +169,9 @@ def test_broken_spec_exits_2_naming_file_line_and_field(repo: Path) -> None:
     assert f"environments/qa/models/{path.name}:" in result.stderr
     assert "spec.traffic.pattern" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_environment_without_models_says_so(tmp_path: Path) -> None:
+    repo = build_repo(tmp_path / "repo", environment("empty"), render=False)
+    result = run_cli("advise", "empty", repo=repo)
+    assert (result.rc, result.stdout) == (0, "no models\n"), result.stderr

@@ -92,7 +92,9 @@ def format_text(advice: Advice) -> str:
 
 def format_summary(advice: list[Advice]) -> str:
     """One line per model: name, current target, recommendation, the rules that fired."""
-    width = max((len(a.facts.name) for a in advice), default=5)
+    if not advice:
+        return "no models\n"
+    width = max(len(a.facts.name) for a in advice)
     lines = []
     for item in advice:
         rules = ", ".join(f.rule.id for f in item.fired) or "-"

@@ -60,10 +60,10 @@ def cold_start_budget(env: EnvironmentSpec, spec: ModelSpec) -> Budget:
                       "spec.traffic.coldStartBudgetSeconds")
     if spec.alerts is not None and spec.alerts.p99_latency_ms is not None:
         return Budget(Decimal(spec.alerts.p99_latency_ms) / 1000,
-                      "spec.alerts.p99LatencyMs (no traffic.coldStartBudgetSeconds)")
+                      "spec.alerts.p99LatencyMs; no traffic.coldStartBudgetSeconds")
     return Budget(Decimal(env.alerts.p99_latency_ms) / 1000,
-                  "environment.yaml spec.alerts.p99LatencyMs (no "
-                  "traffic.coldStartBudgetSeconds)")
+                  "environment.yaml spec.alerts.p99LatencyMs; no "
+                  "traffic.coldStartBudgetSeconds")
 
 
 @dataclass(frozen=True)
