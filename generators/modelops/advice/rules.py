@@ -90,12 +90,14 @@ RULES: tuple[Rule, ...] = (
     Rule("processing", "`spec.processing` names pre or post steps", "seldon", "requires",
          "pre/post steps are chained as a Seldon Pipeline",
          "issue 23 §5; research/seldon-core-2.md §1",
-         "the model's own Pipeline has steps besides the model and its detector",
+         "as `pipeline-step`: the model is a step of a Pipeline beside steps that are not "
+         "drift detectors",
          lambda f: _flag(f.processing, "spec.processing names steps")),
     Rule("pipeline-step", "another model chains this one in its `spec.processing`", "seldon",
          "requires", "a Pipeline step is a Seldon Model of the same namespace",
          "issue 23 §5; research/seldon-core-2.md §1",
-         "a Pipeline has a step named after the model",
+         "a Pipeline has a step named after the model beside steps that are not drift "
+         "detectors",
          lambda f: _flag(bool(f.step_of), f"a processing step of {', '.join(f.step_of)}")),
     Rule("explainer", "`spec.explainer` is set", "seldon", "requires",
          "the alibi-explain explainer is a Seldon Model that references this one "
@@ -115,7 +117,8 @@ RULES: tuple[Rule, ...] = (
          "`modelops.dev/rollout-strategy: mirror`",
          lambda f: _flag(f.mirror, "spec.rollout.strategy is mirror")),
     Rule("scale-to-zero", "`spec.replicas.min` is 0", "kserve", "requires",
-         "only KServe scales a model to zero (Seldon Core 2 keeps at least one replica)",
+         "only KServe scales a model to zero and back on demand; Seldon Core 2 does not (the "
+         "loader refuses `replicas.min: 0` on Seldon)",
          "issue 23 §5; research/kserve.md \"Scaling\"",
          "the InferenceService sets `minReplicas: 0`",
          lambda f: _flag(f.min_replicas == 0, "spec.replicas.min is 0")),
