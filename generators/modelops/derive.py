@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from modelops import dashboards, monitoring, runtimes
+from modelops.advice.annotations import advice_annotations
 from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
 from modelops.organization import IMAGE_FIELD
 from modelops.provenance import (
@@ -276,7 +277,8 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     plans: list[ObjectPlan] = []
     main_extra: dict[str, Any] = {
         "annotations": {"modelops.dev/artifact-size": from_spec(spec.artifact.size,
-                                                                "spec.artifact.size")},
+                                                                "spec.artifact.size"),
+                        **advice_annotations(spec_env, spec)},
     }
     if spec.logger is not None:
         main_extra["logger_percent"] = from_spec(spec.logger.percent, "spec.logger.percent")

@@ -204,15 +204,16 @@ def _evaluate(repo: Repository, env: str, scope: EnvironmentScope, engine: Polic
     """Policies and plan for one environment.
 
     `texts` are the in-scope objects as JSON, straight from validation: they go to the engine
-    without becoming Python objects; only Models and Servers (for the plan) and the
-    environment's settings are decoded. Context outside the scope is read from the tree.
-    With a base, every in-scope object is decoded, and those the change modifies go to the
-    policies as they were at the base too (the input's `previous`).
+    without becoming Python objects; only Models, Servers and InferenceServices (for the
+    plan) and the environment's settings are decoded. Context outside the scope is read from
+    the tree. With a base, every in-scope object is decoded, and those the change modifies go
+    to the policies as they were at the base too (the input's `previous`).
     """
     context = read_rendered(repo, env, lambda rel: is_context(rel) and not scope.accepts(rel))
     now: dict[str, Manifest] = dict(context)
     for rel, text in texts.items():
-        if kind_of(rel) in ("model", "server", "configmap") or commit is not None:
+        if kind_of(rel) in ("model", "server", "configmap", "inferenceservice") \
+                or commit is not None:
             now[rel] = json.loads(text)
     environment = environment_document(now.values()) or {}
     before = _rendered_at(repo, commit, env, now, changed) if commit is not None else {}
