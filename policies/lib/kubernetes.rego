@@ -394,10 +394,14 @@ progress_deadline_seconds := v if {
 	v > 0
 } else := default_progress_deadline_seconds
 
+# Seconds to read `size_bytes` at `mb_per_second` (MB = 10^6 bytes): how long a model takes to
+# load. modelops.advice.coldstart.load_seconds is the same formula for `modelops advise`.
+load_seconds(size_bytes, mb_per_second) := size_bytes / (mb_per_second * 1000000)
+
 # Estimated seconds to load an artifact of `size` bytes: its download from remote storage at the
-# environment's bandwidth (MB = 10^6 bytes). A node's local model cache is faster, but a new
-# artifact's first rollout always downloads it.
-model_load_seconds(size) := size / (remote_mb_per_second * 1000000)
+# environment's bandwidth. A node's local model cache is faster, but a new artifact's first
+# rollout always downloads it.
+model_load_seconds(size) := load_seconds(size, remote_mb_per_second)
 
 # The alerts that cover a KServe model in the environment's PrometheusRule (rendered by
 # generators/modelops/kserve*.py): signal -> alert name.

@@ -139,3 +139,8 @@ test_previous_is_empty_without_one if {
 	lib.previous == {} with input as {"environment": {}, "objects": [], "cluster": []}
 	lib.previous == {} with input as {"environment": {}, "objects": [], "cluster": [], "previous": []}
 }
+
+test_load_seconds_is_size_over_bandwidth if {
+	lib.load_seconds(140000000000, 500) == 280
+	lib.load_seconds(140000000000, 3500) == 40
+}

@@ -23,12 +23,9 @@ rollout_key := "modelops.dev/rollout-strategy"
 
 patterns := {"steady", "bursty", "idle"}
 
-# generators/modelops/spec.py StorageBandwidth's defaults, for an environment without kserve.
-default_remote_mb_per_second := 500
-
+# generators/modelops/spec.py StorageBandwidth's default local rate, for an environment that
+# does not set it (lib has the remote one).
 default_local_mb_per_second := 3000
-
-megabyte := 1000000
 
 # rules.py GPU_PACKING_MODELS and facts.py SMALL_ARTIFACT_BYTES (2 GiB).
 gpu_packing_models := 20
@@ -64,18 +61,15 @@ reviewed := [obj | some obj in input.objects; subject(obj)]
 
 # --- the cold start (coldstart.py load_seconds) -------------------------------------------------
 
-# Seconds to read size_bytes at mb_per_second decimal megabytes per second.
-cold_start_seconds(size_bytes, mb_per_second) := size_bytes / (mb_per_second * megabyte)
-
 storage := object.get(lib.environment_spec, ["kserve", "storage"], {})
 
 local_cache if lib.environment_spec.kserve.localModelCache
 
 mb_per_second := object.get(storage, "localMbPerSecond", default_local_mb_per_second) if {
 	local_cache
-} else := object.get(storage, "remoteMbPerSecond", default_remote_mb_per_second)
+} else := lib.remote_mb_per_second
 
-load_seconds(obj) := cold_start_seconds(lib.bytes(lib.annotation(obj, lib.artifact_size_annotation)), mb_per_second)
+load_seconds(obj) := lib.load_seconds(lib.bytes(lib.annotation(obj, lib.artifact_size_annotation)), mb_per_second)
 
 budget(obj) := lib.number(lib.annotation(obj, budget_key))
 

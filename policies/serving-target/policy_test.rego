@@ -32,11 +32,6 @@ warned(env, objects, cluster) := sort([v.msg | some v in target.warn with input 
 
 denied(env, objects, cluster) := sort([v.msg | some v in target.deny with input as doc(env, objects, cluster)])
 
-test_cold_start_is_size_over_bandwidth if {
-	target.cold_start_seconds(140000000000, 500) == 280
-	target.cold_start_seconds(140000000000, 3500) == 40
-}
-
 test_idle_seldon_model_that_loads_in_budget_belongs_on_kserve if {
 	[msg] := warned(environment, [model("m", idle("60"), {})], [])
 	contains(msg, "served by seldon, but the serving-target rules recommend kserve (sparse-traffic)")
