@@ -180,6 +180,19 @@ def test_the_smoke_job_calls_the_predictor_service_without_a_routing_header(
     assert "--header" in seldon["containers"][0]["args"]  # the harness can tell them apart
 
 
+def test_a_scale_to_zero_models_smoke_job_waits_for_the_cold_start(tmp_path: Path) -> None:
+    """The first call starts a pod: the client may wait as long as the Job may run, where a
+    model that always runs keeps the client's default timeout."""
+    repo = build_repo(tmp_path / "repo", environment(
+        "qa", kserve_model("idle", replicas={"min": 0, "max": 2}), kserve_model("busy"),
+        kserve=kserve_settings()), commit=False)
+    idle = rendered(repo, "Job", "smoke-idle")
+    args = idle["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--timeout") + 1] == str(idle["spec"]["activeDeadlineSeconds"])
+    busy = rendered(repo, "Job", "smoke-busy")["spec"]["template"]["spec"]
+    assert "--timeout" not in busy["containers"][0]["args"]
+
+
 def test_plan_passes_over_kserve_models(tmp_path: Path, run_main: Any) -> None:
     repo = one_model_repo(tmp_path / "repo", replicas={"min": 0, "max": 2})
     result = run_main("plan", repo=repo)

@@ -388,6 +388,7 @@ def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
         "headers": [derived(f"{key}={value.value}", value.origin)
                     for key, value in sorted(endpoint.headers.items())],
         "max_latency_ms": latency,
+        "request_timeout": kserve.cold_start_timeout(env, model),
         "has_request": spec.smoke is not None,
         "request_dir": SMOKE_REQUEST_PATH,
     }

@@ -157,6 +157,18 @@ def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> Object
                       model.doc.display, values)
 
 
+def cold_start_timeout(env: LoadedEnvironment, model: LoadedModel) -> Sourced | None:
+    """How long the smoke Job's calls may wait for a model scaled to zero to start, or None
+    (the client's default) for a model that always runs."""
+    if serving_target(model.spec.spec, env.spec.spec) != "kserve" \
+            or model_replicas(env.spec.spec, model)[0].value != 0:
+        return None
+    seconds = env.spec.spec.smoke.timeout_seconds
+    return from_env(seconds, "spec.smoke.timeoutSeconds: the model scales to zero, so the "
+                    "first call starts a pod and loads the artifact; it may wait as long as "
+                    "the Job may run")
+
+
 def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     """The KServe objects of one model (the smoke test is planned with every model's)."""
     return [*cache_plans(env, model), inference_service_plan(env, model)]
