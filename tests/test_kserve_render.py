@@ -231,10 +231,15 @@ def test_every_kserve_object_validates_strictly(tmp_path: Path, run_main: Any,
     assert [p.stem for p in runtimes] == sorted([KSERVE_SKLEARN_RUNTIME, KSERVE_TRITON_RUNTIME])
     result = run_main("validate", "--crds", str(crd_dir), *map(str, runtimes))
     assert result.rc == 0, result.stdout + result.stderr
-    runtime = yaml.safe_load(runtimes[0].read_text())
-    assert runtime["spec"]["protocolVersions"] == ["v2"]
-    assert {f["name"] for f in runtime["spec"]["supportedModelFormats"]} == {"sklearn",
-                                                                           "xgboost"}
+    python, triton = (yaml.safe_load(p.read_text())["spec"] for p in runtimes)
+    assert python["protocolVersions"] == triton["protocolVersions"] == ["v2"]
+    assert {f["name"] for f in python["supportedModelFormats"]} == {"sklearn", "xgboost"}
+    # Each server started the way KServe's own runtimes start it, on the model directory.
+    assert "--model_dir=/mnt/models" in python["containers"][0]["args"]
+    assert triton["containers"][0]["args"][:2] == ["tritonserver", "--model-store=/mnt/models"]
+    assert triton["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1}
+    assert (python["annotations"]["prometheus.kserve.io/port"],
+            triton["annotations"]["prometheus.kserve.io/port"]) == ("8080", "8002")
 
 
 @pytest.mark.parametrize("kind", ["InferenceService", "LocalModelCache",

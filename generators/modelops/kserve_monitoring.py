@@ -18,7 +18,7 @@ KServe itself exports no request metrics; what exists depends on who sits in the
 
 Every metric is listed in `METRICS` with its exporter, like `monitoring.METRICS`, so tests can
 check the rules read nothing else. Which exporter a Standard-mode runtime is follows from its
-image: a `tritonserver` image is Triton, anything else is taken for KServe's Python server.
+image (`kserve_settings.server_of`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from modelops.kserve_settings import deployment_mode
+from modelops.kserve_settings import deployment_mode, server_of
 from modelops.monitoring import WINDOW, Metric
 from modelops.spec import KServeSettings
 
@@ -80,8 +80,7 @@ def exporter(settings: KServeSettings, runtime: str) -> Exporter:
     if deployment_mode(settings) == "Knative":
         return ("knative-otel" if knative_version(settings) >= KNATIVE_OTEL_SINCE
                 else "knative-opencensus")
-    image = settings.runtimes[runtime].image
-    return "triton" if "tritonserver" in image.rsplit("/", 1)[-1] else "kserve-python"
+    return server_of(settings.runtimes[runtime])
 
 
 def _by_model(expr: str, label: str, pattern: str) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from modelops.kserve_monitoring import KSERVE_SERVER_PORT, TRITON_METRICS_PORT
+from modelops.kserve_settings import server_of
 from modelops.objects import object_labels
 from modelops.render import HEADER, Drift, compare_files, environment, read_tree, sync_files
 from modelops.repository import Repository
@@ -26,6 +28,19 @@ RUNTIMES_DIR = Path("platform") / "kserve" / "runtimes"
 CONTAINER = "kserve-container"
 PROTOCOL_VERSIONS = ("v2",)
 TEMPLATE = "clusterservingruntime.yaml.j2"
+MODEL_DIR = "/mnt/models"  # where KServe's storage initializer or ModelCar puts the artifact
+HTTP_PORT = 8080  # the predictor port KServe's Services target
+# The command line of each model server, as KServe's own runtimes (config/runtimes/) run it;
+# `{{.Name}}` is KServe's template for the InferenceService name.
+ARGS = {
+    "kserve-python": ("--model_name={{.Name}}", f"--model_dir={MODEL_DIR}",
+                      f"--http_port={HTTP_PORT}"),
+    "triton": ("tritonserver", f"--model-store={MODEL_DIR}", "--grpc-port=9000",
+               f"--http-port={HTTP_PORT}", "--allow-grpc=true", "--allow-http=true"),
+}
+METRICS_PORT = {"kserve-python": KSERVE_SERVER_PORT, "triton": TRITON_METRICS_PORT}
+# Triton's image runs as root unless told otherwise; KServe's Python servers run as non-root.
+RUN_AS_USER = {"triton": 1000}
 
 
 def runtimes(envs: list[EnvironmentSettings]) -> dict[str, tuple[KServeRuntime, list[str]]]:
@@ -46,7 +61,11 @@ def _values(name: str, runtime: KServeRuntime) -> dict[str, Any]:
     limits: dict[str, Any] = {}
     if runtime.gpu:
         limits["nvidia.com/gpu"] = runtime.gpu
+    server = server_of(runtime)
     return {
+        "args": list(ARGS[server]),
+        "metrics_port": str(METRICS_PORT[server]),
+        "run_as_user": RUN_AS_USER.get(server),
         "name": name,
         "labels": {key: getattr(value, "value", value) for key, value in labels.items()},
         "formats": sorted(runtime.formats),

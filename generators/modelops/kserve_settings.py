@@ -14,12 +14,20 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from modelops.errors import Problem
-from modelops.spec import DEPLOYMENT_MODE_ALIASES, KServeSettings
+from modelops.spec import DEPLOYMENT_MODE_ALIASES, KServeRuntime, KServeSettings
 
 if TYPE_CHECKING:  # repository calls this module while loading
     from modelops.settings import EnvironmentSettings
 
 Mode = Literal["Knative", "Standard"]
+Server = Literal["triton", "kserve-python"]
+
+
+def server_of(runtime: KServeRuntime) -> Server:
+    """Which model server a runtime's image runs: a `tritonserver` image is Triton, anything
+    else is taken for one of KServe's Python model servers (sklearnserver, xgbserver, ...).
+    The command line, the metrics port and the metric names follow from it."""
+    return "triton" if "tritonserver" in runtime.image.rsplit("/", 1)[-1] else "kserve-python"
 
 
 def deployment_mode(settings: KServeSettings) -> Mode:
