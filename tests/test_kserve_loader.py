@@ -181,3 +181,14 @@ def test_explain_names_where_every_kserve_field_comes_from(tmp_path: Path,
                      repo=repo)
     assert field.rc == 0, field.stderr
     assert KSERVE_SKLEARN_RUNTIME in field.stdout and "first runtime" in field.stdout
+
+
+def test_a_kserve_model_name_leaves_room_for_the_names_kserve_derives(
+        tmp_path: Path, run_main: Any) -> None:
+    longest = "m" * 43  # + "-candidate-predictor" = 63 characters
+    repo = kserve_repo(tmp_path / "repo", kserve_model(longest), kserve_model(longest + "x"))
+    result = run_main("render", repo=repo)
+    assert_rejected(result)
+    message = located(result, MODEL_FILE.format(name=longest + "x"), "metadata.name")
+    assert "-candidate-predictor" in message and "at most 43" in message
+    assert MODEL_FILE.format(name=longest) not in result.stderr

@@ -75,6 +75,10 @@ SELDON_ONLY_FIELDS = (
     ("logger", "request logging to Kafka"),
 )
 
+# The longest name KServe derives from an InferenceService's: the Standard-mode canary
+# predictor's Deployment and Service (Knative's revisions, <name>-predictor-00001, are shorter).
+KSERVE_LONGEST_SUFFIX = "-candidate-predictor"
+
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
@@ -581,6 +585,12 @@ def _target_problems(env_doc: SourceDocument, env: Environment,
         problems.append(_problem(doc, ("spec", "server"),
                                  "a KServe model runs in its own pods, not on a Seldon server "
                                  "pool: remove spec.server (or set target: seldon)"))
+    longest = MAX_NAME - len(KSERVE_LONGEST_SUFFIX)
+    if len(loaded.name) > longest:
+        problems.append(_problem(doc, ("metadata", "name"),
+                                 f"too long for KServe: it names Services such as "
+                                 f"{loaded.name}{KSERVE_LONGEST_SUFFIX!r}, which must fit in "
+                                 f"{MAX_NAME} characters; use at most {longest}"))
     for field, what in SELDON_ONLY_FIELDS:
         if getattr(spec, field) is not None:
             problems.append(_problem(doc, ("spec", field),
