@@ -18,6 +18,7 @@ policy that denies it on KServe (which has no mirroring) names it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelops import kserve_monitoring
@@ -93,66 +94,86 @@ def _predictor_model(env: LoadedEnvironment, model: LoadedModel, storage_uri: So
     }
 
 
-def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
-    spec = model.spec.spec
+def _mode_annotations(env: LoadedEnvironment) -> dict[str, Sourced]:
+    """The deployment mode, and the autoscaler (Standard) or progress deadline (Knative)."""
     settings = kserve_settings(env)
     mode = mode_value(env)
+    if mode.value == "Standard":
+        return {DEPLOYMENT_MODE_ANNOTATION: mode, AUTOSCALER_CLASS_ANNOTATION: from_env(
+            settings.autoscaler, "spec.kserve.autoscaler")}
+    return {DEPLOYMENT_MODE_ANNOTATION: mode, PROGRESS_DEADLINE_ANNOTATION: from_env(
+        f"{settings.progress_deadline_seconds}s", "spec.kserve.progressDeadlineSeconds")}
+
+
+@dataclass(frozen=True)
+class RolloutShape:
+    """How a rollout shapes the InferenceService: the URI the predictor serves, Knative's
+    canary percentage or a Standard-mode canary predictor, and the annotations naming both."""
+
+    served_uri: Sourced
+    canary_traffic_percent: Sourced | None = None
+    canary: dict[str, Any] | None = None
+    annotations: dict[str, Sourced] = field(default_factory=dict)
+
+
+def _rollout_shape(env: LoadedEnvironment, model: LoadedModel, minimum: Sourced,
+             memory: Sourced, runtime: Sourced) -> RolloutShape:
+    spec = model.spec.spec
+    stable_uri = from_spec(spec.artifact.uri, "spec.artifact.uri")
+    rollout = spec.rollout
+    if rollout is None:
+        return RolloutShape(stable_uri)
+    strategy = {ROLLOUT_STRATEGY_ANNOTATION: from_spec(rollout.strategy,
+                                                       "spec.rollout.strategy")}
+    candidate = rollout.candidate
+    if candidate is None:
+        return RolloutShape(stable_uri, annotations=strategy)
+    if rollout.strategy != "canary":
+        unserved = from_spec(candidate.uri, "spec.rollout.candidate.uri (not served: KServe "
+                             "cannot mirror)")
+        return RolloutShape(stable_uri,
+                            annotations={**strategy, CANDIDATE_URI_ANNOTATION: unserved})
+    candidate_uri = from_spec(candidate.uri, "spec.rollout.candidate.uri")
+    weight = from_spec(candidate.weight, "spec.rollout.candidate.weight")
+    annotations = {**strategy, STABLE_URI_ANNOTATION: derived(
+        spec.artifact.uri, "spec.artifact.uri: the revision the canary splits against")}
+    if mode_value(env).value == "Knative":
+        return RolloutShape(candidate_uri, canary_traffic_percent=weight, annotations=annotations)
+    canary = {
+        "name": platform(CANARY_PREDICTOR, "the canary predictor's name: KServe runs it as "
+                         f"<name>-{CANARY_PREDICTOR}-predictor"),
+        "min_replicas": derived(min(minimum.value, 1), "a canary runs fixed replicas, at "
+                                "most the stable predictor's minReplicas"),
+        "model": {**_predictor_model(env, model, candidate_uri, memory, runtime),
+                  "container": platform(CANARY_CONTAINER, "the canary's model container "
+                                        "needs a name (the CRD requires it)")},
+        "traffic_percent": weight,
+    }
+    return RolloutShape(stable_uri, canary=canary, annotations=annotations)
+
+
+def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
+    spec = model.spec.spec
     memory = model_memory(env.spec.spec, model)
     minimum, maximum = model_replicas(env.spec.spec, model)
     runtime = runtime_for(env, model)
-    stable_uri = from_spec(spec.artifact.uri, "spec.artifact.uri")
-    extra: dict[str, Any] = {
-        DEPLOYMENT_MODE_ANNOTATION: mode,
-        "modelops.dev/artifact-size": from_spec(spec.artifact.size, "spec.artifact.size"),
-    }
-    if mode.value == "Standard":
-        extra[AUTOSCALER_CLASS_ANNOTATION] = from_env(settings.autoscaler,
-                                                      "spec.kserve.autoscaler")
-    else:
-        extra[PROGRESS_DEADLINE_ANNOTATION] = from_env(
-            f"{settings.progress_deadline_seconds}s", "spec.kserve.progressDeadlineSeconds")
-    rollout = spec.rollout
-    candidate = rollout.candidate if rollout is not None else None
-    if rollout is not None:
-        extra[ROLLOUT_STRATEGY_ANNOTATION] = from_spec(rollout.strategy,
-                                                       "spec.rollout.strategy")
-    canary = candidate is not None and rollout is not None and rollout.strategy == "canary"
+    shape = _rollout_shape(env, model, minimum, memory, runtime)
+    annotations = object_annotations(
+        "InferenceService", model.doc.display, **_mode_annotations(env),
+        **{"modelops.dev/artifact-size": from_spec(spec.artifact.size, "spec.artifact.size")},
+        **shape.annotations)
     values: dict[str, Any] = {
         "name": from_spec(model.name, "metadata.name"),
         "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
         "labels": object_labels(env.name, model.name, "inference-service",
                                 model.spec.metadata.owner),
+        "annotations": annotations,
         "min_replicas": minimum,
         "max_replicas": maximum,
-        "canary_traffic_percent": None,
-        "canary": None,
+        "canary_traffic_percent": shape.canary_traffic_percent,
+        "canary": shape.canary,
+        "model": _predictor_model(env, model, shape.served_uri, memory, runtime),
     }
-    served_uri = stable_uri
-    if candidate is not None and canary:
-        candidate_uri = from_spec(candidate.uri, "spec.rollout.candidate.uri")
-        weight = from_spec(candidate.weight, "spec.rollout.candidate.weight")
-        extra[STABLE_URI_ANNOTATION] = derived(
-            spec.artifact.uri, "spec.artifact.uri: the revision the canary splits against")
-        if mode.value == "Knative":
-            served_uri = candidate_uri
-            values["canary_traffic_percent"] = weight
-        else:
-            stable_min = minimum.value
-            values["canary"] = {
-                "name": platform(CANARY_PREDICTOR, "the canary predictor's name: KServe runs "
-                                 f"it as <name>-{CANARY_PREDICTOR}-predictor"),
-                "min_replicas": derived(min(stable_min, 1), "a canary runs fixed replicas, "
-                                        "at most the stable predictor's minReplicas"),
-                "model": {**_predictor_model(env, model, candidate_uri, memory, runtime),
-                          "container": platform(CANARY_CONTAINER, "the canary's model container "
-                                                "needs a name (the CRD requires it)")},
-                "traffic_percent": weight,
-            }
-    elif candidate is not None:
-        extra[CANDIDATE_URI_ANNOTATION] = from_spec(candidate.uri, "spec.rollout.candidate.uri "
-                                                    "(not served: KServe cannot mirror)")
-    values["annotations"] = object_annotations("InferenceService", model.doc.display, **extra)
-    values["model"] = _predictor_model(env, model, served_uri, memory, runtime)
     return ObjectPlan("inferenceservice.yaml.j2", "InferenceService", model.name, model.name,
                       model.doc.display, values)
 
