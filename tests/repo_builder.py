@@ -130,7 +130,8 @@ def kserve_settings(mode: str = "Knative", **overrides: Any) -> Document:
 def kserve_model(name: str, *, metadata: dict[str, Any] | None = None, **spec: Any) -> Document:
     """A model served by KServe: `model(...)` without a server pool, with `target: kserve`."""
     document = model(name, metadata=metadata, **spec)
-    document["spec"] = merge(document["spec"], {"server": None, "target": "kserve"})
+    document["spec"] = merge(document["spec"], {"server": None,
+                                                "target": spec.get("target", "kserve")})
     if "server" in spec:
         document["spec"]["server"] = spec["server"]
     return document

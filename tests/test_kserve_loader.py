@@ -192,3 +192,56 @@ def test_a_kserve_model_name_leaves_room_for_the_names_kserve_derives(
     message = located(result, MODEL_FILE.format(name=longest + "x"), "metadata.name")
     assert "-candidate-predictor" in message and "at most 43" in message
     assert MODEL_FILE.format(name=longest) not in result.stderr
+
+
+# Each loader check of the target contract: (what the environment's spec.kserve is, the model
+# specs, the file and field the error names, words the message must hold).
+CONTRACT_CASES = {
+    "kserve model without environment settings": (
+        None, [kserve_model("scored")], MODEL_FILE, "spec.target", "has no spec.kserve"),
+    "runtime the environment does not offer": (
+        kserve_settings(), [kserve_model("scored", kserve={"runtime": "ghost"})], MODEL_FILE,
+        "spec.kserve.runtime", "offers no KServe runtime 'ghost'"),
+    "runtime that does not serve the framework": (
+        kserve_settings(), [kserve_model("scored", framework="onnx",
+                                         kserve={"runtime": KSERVE_SKLEARN_RUNTIME})],
+        MODEL_FILE, "spec.kserve.runtime", "not onnx"),
+    "framework no runtime serves": (
+        kserve_settings(), [kserve_model("scored", framework="lightgbm")], MODEL_FILE,
+        "spec.framework", "serves lightgbm"),
+    "server pool on a kserve model": (
+        kserve_settings(), [kserve_model("scored", server="cpu-pool")], MODEL_FILE,
+        "spec.server", "remove spec.server"),
+    "scale to zero on seldon": (
+        kserve_settings(), [model("scored", replicas={"min": 0, "max": 2})], MODEL_FILE,
+        "spec.replicas.min", "target: kserve"),
+    "kserve settings on a seldon model": (
+        kserve_settings(), [model("scored", kserve={"runtime": KSERVE_SKLEARN_RUNTIME})],
+        MODEL_FILE, "spec.kserve", "served by Seldon"),
+    "seldon model without a pool": (
+        kserve_settings(), [kserve_model("scored", target="seldon")], MODEL_FILE,
+        "spec.target", "needs spec.server"),
+    "hpa in knative mode": (
+        kserve_settings("Knative", autoscaler="hpa"), [kserve_model("scored")], ENV_FILE,
+        "spec.kserve.autoscaler", "Knative mode uses kpa"),
+    "kpa in standard mode": (
+        kserve_settings("Standard", autoscaler="kpa"), [kserve_model("scored")], ENV_FILE,
+        "spec.kserve.autoscaler", "Standard mode uses hpa, keda or external"),
+    "knative without its version": (
+        kserve_settings("Knative", knativeVersion=None), [kserve_model("scored")], ENV_FILE,
+        "spec.kserve", "needs knativeVersion"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTRACT_CASES))
+def test_each_target_contract_check_is_a_located_error(tmp_path: Path, run_main: Any,
+                                                       case: str) -> None:
+    settings, models, path, field, words = CONTRACT_CASES[case]
+    extra = {} if settings is None else {"kserve": settings}
+    repo = build_repo(tmp_path / "repo", environment("qa", *models, **extra),
+                      render=False, commit=False)
+    before = snapshot(repo)
+    result = run_main("render", repo=repo)
+    assert_rejected(result)
+    assert words in located(result, path.format(name="scored"), field)
+    assert snapshot(repo) == before
