@@ -355,3 +355,18 @@ def test_a_shallow_clone_is_asked_for_its_history(tmp_path: Path, run_main: Any)
     assert "shallow clone" in result.stderr and "--unshallow" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(clone) == before
+
+
+def test_the_feature_environment_serves_every_kserve_case(feature_repo: Path) -> None:
+    """The built environment every per-environment test meets holds a scale-to-zero model, a
+    Triton model and a canary on KServe, with node caches, so no such test passes for want
+    of a KServe object."""
+    env = "built-features"
+    services = {o["metadata"]["name"]: o["spec"]["predictor"]
+                for o in of_kind(feature_repo, "InferenceService", env)}
+    assert any(p["minReplicas"] == 0 for p in services.values())
+    assert any(p["model"]["runtime"] == KSERVE_TRITON_RUNTIME for p in services.values())
+    assert any("canaryTrafficPercent" in p for p in services.values())
+    assert of_kind(feature_repo, "LocalModelCache", env)
+    rules = {o["metadata"]["name"] for o in of_kind(feature_repo, "PrometheusRule", env)}
+    assert "modelops-kserve-alerts" in rules
