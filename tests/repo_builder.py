@@ -19,7 +19,11 @@ The API:
   Triton pool `TRITON_POOL`, artifacts allowed under `PREFIX`), `spec` deep-merged the same way.
 - `feature_environment(name, **spec)` -> an environment whose models turn on every optional
   feature (drift, processing, canaries with and without a weight, a mirror, an explainer, a
-  model over 2 GiB on Triton), for checks that must never pass for want of a case.
+  model over 2 GiB on Triton, and on KServe a scale-to-zero model, a Triton model and a
+  canary with node caches), for checks that must never pass for want of a case.
+- `kserve_settings(mode)` -> `spec.kserve` for `environment(...)`: Knative (KPA, Knative
+  1.19) or Standard (KEDA), runtimes `KSERVE_SKLEARN_RUNTIME` and `KSERVE_TRITON_RUNTIME`;
+  `kserve_model(name, **spec)` -> a model with `target: kserve` and no server pool.
 - `uri(name, version=1)` -> an immutable artifact URI under `PREFIX`, distinct per version.
 - `build_repo(root, *environments, render=True, commit=True, policies=False)` writes every
   environment and spec (with the `$schema` line a real spec has), copies `generators/schemas/`
@@ -52,6 +56,8 @@ REAL_REPO = Path(__file__).resolve().parent.parent
 PREFIX = "gs://test-models/"
 MLSERVER_POOL = "cpu-pool"
 TRITON_POOL = "gpu-pool"
+KSERVE_SKLEARN_RUNTIME = "sklearn-runtime"
+KSERVE_TRITON_RUNTIME = "triton-runtime"
 API_VERSION = "modelops.dev/v1alpha1"
 GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
@@ -102,6 +108,33 @@ def model(name: str, *, metadata: dict[str, Any] | None = None, **spec: Any) -> 
         "metadata": merge({"name": name, "owner": "test-ml"}, metadata or {}),
         "spec": merge(required, spec),
     }
+
+
+def kserve_settings(mode: str = "Knative", **overrides: Any) -> Document:
+    """`spec.kserve` offering an sklearn and a Triton runtime in the given deployment mode."""
+    settings: Document = {
+        "deploymentMode": mode,
+        "autoscaler": "kpa" if mode in ("Knative", "Serverless") else "keda",
+        "runtimes": {
+            KSERVE_SKLEARN_RUNTIME: {"image": "docker.io/kserve/sklearnserver:v0.16.0",
+                                     "formats": ["sklearn", "xgboost"], "cpu": "1"},
+            KSERVE_TRITON_RUNTIME: {"image": "nvcr.io/nvidia/tritonserver:24.10-py3",
+                                    "formats": ["onnx", "pytorch"], "cpu": "2", "gpu": 1},
+        },
+    }
+    if mode in ("Knative", "Serverless"):
+        settings["knativeVersion"] = "1.19"
+    return merge(settings, overrides)
+
+
+def kserve_model(name: str, *, metadata: dict[str, Any] | None = None, **spec: Any) -> Document:
+    """A model served by KServe: `model(...)` without a server pool, with `target: kserve`."""
+    document = model(name, metadata=metadata, **spec)
+    document["spec"] = merge(document["spec"], {"server": None,
+                                                "target": spec.get("target", "kserve")})
+    if "server" in spec:
+        document["spec"]["server"] = spec["server"]
+    return document
 
 
 def environment(name: str, *models: Document, **spec: Any) -> EnvironmentDraft:
@@ -162,12 +195,18 @@ def feature_environment(name: str, **spec: Any) -> EnvironmentDraft:
                          "memory": "512Mi"}),
         model("embedder", artifact={"size": "2600Mi"}, framework="onnx", memory="4Gi",
               server=TRITON_POOL),
+        kserve_model("router", replicas={"min": 0, "max": 2}, smoke=smoke),
+        kserve_model("tagger", artifact={"size": "900Mi"}, framework="onnx", memory="2Gi",
+                     kserve={"runtime": KSERVE_TRITON_RUNTIME}, alerts={"p99LatencyMs": 250}),
+        kserve_model("suggester", rollout={"strategy": "canary", "candidate": {
+            "uri": uri("suggester", 2), "weight": 20}}),
     )
     production = {
         "servers": {MLSERVER_POOL: {"replicas": 4, "memory": "16Gi", "overcommitPercent": 10},
                     TRITON_POOL: {"replicas": 3, "memory": "32Gi"}},
         "defaults": {"replicas": {"min": 2, "max": 6}},
         "limits": {"minReplicas": 2, "maxOvercommitPercent": 50},
+        "kserve": kserve_settings("Knative", localModelCache={"nodeGroups": ["nvme-cache"]}),
     }
     return environment(name, *models, **merge(production, spec))
 

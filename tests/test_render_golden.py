@@ -90,6 +90,13 @@ def model_specs(env_tree: EnvTree) -> dict[str, dict[str, Any]]:
     }
 
 
+def seldon_specs(env_tree: EnvTree) -> dict[str, dict[str, Any]]:
+    """The specs of the models Seldon serves (a KServe model renders no Model object)."""
+    default = env_spec(env_tree).get("defaultTarget", "seldon")
+    return {name: spec for name, spec in model_specs(env_tree).items()
+            if spec.get("target", default) == "seldon"}
+
+
 def reverse_keys(node: Any) -> Any:
     if isinstance(node, dict):
         return {key: reverse_keys(node[key]) for key in reversed(list(node))}
@@ -357,7 +364,7 @@ def test_model_memory_is_spec_value_or_size_times_factor(env_tree: EnvTree) -> N
     """A Model's memory is its spec's, or artifact.size x memoryFactor rounded up to Mi."""
     factor = Fraction(str(env_spec(env_tree)["defaults"]["memoryFactor"]))
     objects = {o["metadata"]["name"]: o for o in of_kind(env_tree, "Model")}
-    for name, spec in model_specs(env_tree).items():
+    for name, spec in seldon_specs(env_tree).items():
         memory = objects[name]["spec"]["memory"]
         if "memory" in spec:
             assert memory == spec["memory"], name
@@ -442,7 +449,7 @@ def test_canary_weights_sum_to_100(env_tree: EnvTree) -> None:
     experiments = {e["metadata"]["name"]: e for e in of_kind(env_tree, "Experiment")}
     canaries = {
         n: s
-        for n, s in model_specs(env_tree).items()
+        for n, s in seldon_specs(env_tree).items()
         if s.get("rollout", {}).get("strategy") == "canary"
     }
     for name, spec in canaries.items():
@@ -458,7 +465,7 @@ def test_feature_environment_leaves_no_check_vacuous(feature_repo: Path) -> None
     """The built environment holds what the per-environment checks look at, so on it none of
     them can pass for want of a drift model, a canary, a large pool or a smoke Job."""
     env_tree = EnvTree(feature_repo, FEATURES_ENV)
-    specs = model_specs(env_tree)
+    specs = seldon_specs(env_tree)
     assert any("drift" in spec for spec in specs.values())
     canaries = {n for n, s in specs.items() if s.get("rollout", {}).get("strategy") == "canary"}
     assert canaries == {"ranker", "classifier"}

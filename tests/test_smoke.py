@@ -45,14 +45,19 @@ def test_every_rendered_job_runs_this_smoke_cli(env_tree: EnvTree) -> None:
         args = build_parser().parse_args(container["args"])
         assert args.handler is handle
         model = models[args.model]
-        assert args.url == f"seldon-mesh.{spec['namespace']}:80"
         assert args.protocol == "http"
-        route = dict(h.split("=", 1) for h in args.header)["seldon-model"]
-        if "drift" in model or "processing" in model:
-            assert route == f"{args.model}-pipeline.pipeline"
-            assert route.removesuffix(".pipeline") in pipelines
+        if model.get("target", spec.get("defaultTarget", "seldon")) == "kserve":
+            # KServe: the InferenceService's own predictor Service, no routing header.
+            assert args.url == f"{args.model}-predictor.{spec['namespace']}:80"
+            assert not args.header
         else:
-            assert route == args.model
+            assert args.url == f"seldon-mesh.{spec['namespace']}:80"
+            route = dict(h.split("=", 1) for h in args.header)["seldon-model"]
+            if "drift" in model or "processing" in model:
+                assert route == f"{args.model}-pipeline.pipeline"
+                assert route.removesuffix(".pipeline") in pipelines
+            else:
+                assert route == args.model
         own = model.get("alerts", {}).get("p99LatencyMs")
         assert args.max_latency_ms == (own or spec["alerts"]["p99LatencyMs"])
         assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"

@@ -17,13 +17,12 @@ has nothing here to render.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from modelops.clashes import cluster_key
 from modelops.organization import ORGANIZATION_FILE, missing
-from modelops.render import HEADER, Drift, compare_files, environment, read_tree
+from modelops.render import HEADER, Drift, compare_files, environment, read_tree, sync_files
 from modelops.repository import ENVIRONMENT_FILE, ENVIRONMENTS_DIR, Repository
 from modelops.settings import EnvironmentSettings
 from modelops.yamlsource import load_yaml
@@ -35,7 +34,7 @@ STACK_DIR = Path("platform") / "stack"
 PLATFORM_PROJECT = "platform"
 
 # What `modelops render` emits, by scope: an environment's project allows exactly these.
-CLUSTER_KINDS = (("", "Namespace"),)
+CLUSTER_KINDS = (("", "Namespace"), ("serving.kserve.io", "LocalModelCache"))
 NAMESPACED_KINDS = (
     ("", "ConfigMap"),
     ("batch", "Job"),
@@ -43,6 +42,7 @@ NAMESPACED_KINDS = (
     ("mlops.seldon.io", "Model"),
     ("mlops.seldon.io", "Pipeline"),
     ("mlops.seldon.io", "Experiment"),
+    ("serving.kserve.io", "InferenceService"),
     ("kafka.strimzi.io", "KafkaTopic"),
     ("monitoring.coreos.com", "PodMonitor"),
     ("monitoring.coreos.com", "ServiceMonitor"),
@@ -152,16 +152,6 @@ def write_projects(repo: Repository, expected: dict[str, bytes]) -> list[str]:
     """Write `planned_files`, remove projects of environments that are gone; the paths
     written or removed."""
     argocd = repo.root / ARGOCD_DIR
-    changed = []
     (argocd / PROJECTS).mkdir(exist_ok=True)
-    for rel, content in sorted(expected.items()):
-        path = argocd / rel
-        if not path.is_file() or path.read_bytes() != content:
-            tmp = path.with_name(f".{path.name}.new")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)
-            changed.append(rel)
-    for rel in sorted(set(_committed(repo)) - set(expected)):
-        (argocd / rel).unlink()
-        changed.append(rel)
+    changed = sync_files(argocd, expected, _committed(repo))
     return [repo.relative(argocd / rel) for rel in changed]

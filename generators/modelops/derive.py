@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
-from modelops import dashboards, monitoring, runtimes
+from modelops import dashboards, kserve, monitoring, runtimes
 from modelops.advice.annotations import advice_annotations
 from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
+from modelops.objects import ObjectPlan, model_memory, model_replicas
+from modelops.objects import object_annotations as _annotations
+from modelops.objects import object_labels as _labels
 from modelops.organization import IMAGE_FIELD
 from modelops.provenance import (
     Sourced,
@@ -30,88 +31,10 @@ from modelops.provenance import (
 )
 from modelops.quantity import GIB, format_bytes, parse_bytes
 from modelops.repository import LoadedEnvironment, LoadedModel
-from modelops.spec import EnvironmentSpec, ServerPool
+from modelops.spec import EnvironmentSpec, ServerPool, serving_target
 
-MIB = 2**20
 LARGE_ARTIFACT = 2 * GIB
 SMOKE_REQUEST_PATH = "/etc/modelops/smoke"
-
-# Argo CD applies waves in order; Seldon needs Servers before Models, Models before the
-# Pipelines and Experiments that reference them, and topics before anything produces to them.
-WAVES = {"Namespace": -2, "ConfigMap": -2, "KafkaTopic": -1, "PodMonitor": -1,
-         "ServiceMonitor": -1, "PrometheusRule": -1, "Server": 0, "Model": 1,
-         "Pipeline": 2, "Experiment": 3}
-WAVE_REASONS = {
-    "Namespace": "the namespace and settings exist before anything in them",
-    "ConfigMap": "configuration exists before the workloads that read it",
-    "KafkaTopic": "topics exist with the environment's replication before Seldon creates "
-                  "them with its default of 1",
-    "PodMonitor": "monitoring is in place before workloads start",
-    "ServiceMonitor": "monitoring is in place before workloads start",
-    "PrometheusRule": "alerts are in place before workloads start",
-    "Server": "Servers come up before the Models scheduled onto them",
-    "Model": "Models follow their Servers",
-    "Pipeline": "Pipelines follow the Models they chain",
-    "Experiment": "Experiments follow the Models they split traffic between",
-}
-
-
-@dataclass(frozen=True)
-class ObjectPlan:
-    """One object to render: which template, with what values, into which file."""
-
-    template: str
-    kind: str
-    name: str
-    group: str  # "environment", or the model the object belongs to
-    source: str  # the spec file this object comes from
-    values: dict[str, Any] = field(repr=False)
-
-    @property
-    def path(self) -> str:
-        """Where under rendered/ the object goes.
-
-        Flat folders on purpose: a folder per model made writing 18,000 files six times
-        slower. The model-name prefix keeps one model's objects together in any listing.
-        """
-        if self.group == "environment":
-            return f"environment/{self.kind.lower()}-{self.name}.yaml"
-        return f"models/{self.group}.{self.kind.lower()}-{self.name}.yaml"
-
-
-def unwrap(value: Any) -> Any:
-    """Plain values for rendering: every `Sourced` replaced by its value."""
-    if type(value) is Sourced:
-        return value.value
-    if type(value) is dict:
-        return {k: unwrap(v) for k, v in value.items()}
-    if type(value) is list:
-        return [unwrap(v) for v in value]
-    return value
-
-
-def _wave(kind: str) -> Sourced:
-    return platform(str(WAVES[kind]), f"sync wave: {WAVE_REASONS[kind]}")
-
-
-def _annotations(kind: str, source: str, **extra: Any) -> dict[str, Any]:
-    annotations: dict[str, Any] = {"argocd.argoproj.io/sync-wave": _wave(kind),
-                                   "modelops.dev/source": derived(source, "the source file")}
-    annotations.update(extra)
-    return annotations
-
-
-def _labels(env: str, name: str, component: str, owner: str | None = None) -> dict[str, Any]:
-    labels: dict[str, Any] = {
-        "app.kubernetes.io/name": derived(name, "the model or object it belongs to"),
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": "modelops",
-        "app.kubernetes.io/managed-by": "modelops",
-        "modelops.dev/environment": derived(env, "the environment folder name"),
-    }
-    if owner is not None:
-        labels["modelops.dev/owner"] = from_spec(owner, "metadata.owner")
-    return labels
 
 
 # ---------------------------------------------------------------- servers
@@ -183,26 +106,6 @@ def server_plan(env: LoadedEnvironment, pool_name: str) -> ObjectPlan:
 # ---------------------------------------------------------------- models
 
 
-def model_memory(env: EnvironmentSpec, model: LoadedModel) -> Sourced:
-    spec = model.spec.spec
-    if spec.memory is not None:
-        return from_spec(spec.memory, "spec.memory")
-    factor = env.defaults.memory_factor
-    size = parse_bytes(spec.artifact.size)
-    memory = math.ceil(Fraction(size) * Fraction(str(factor)) / MIB) * MIB
-    return derived(format_bytes(memory), f"spec.artifact.size {spec.artifact.size} × "
-                   f"environment.yaml spec.defaults.memoryFactor {factor}, rounded up to Mi")
-
-
-def model_replicas(env: EnvironmentSpec, model: LoadedModel) -> tuple[Sourced, Sourced]:
-    replicas = model.spec.spec.replicas
-    if replicas is not None:
-        return (from_spec(replicas.min, "spec.replicas.min"),
-                from_spec(replicas.max, "spec.replicas.max"))
-    return (from_env(env.defaults.replicas.min, "spec.defaults.replicas.min"),
-            from_env(env.defaults.replicas.max, "spec.defaults.replicas.max"))
-
-
 def topic_name(env: EnvironmentSpec, kind: str, name: str, direction: str) -> str:
     return f"{env.kafka.topic_prefix}.{env.namespace}.{kind}.{name}.{direction}"
 
@@ -266,6 +169,8 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     """Every object one ModelDeployment renders to, in a fixed order."""
     spec_env = env.spec.spec
     spec = model.spec.spec
+    if serving_target(spec, spec_env) == "kserve":
+        return [*kserve.model_plans(env, model), *_smoke_plans(env, model)]
     name = model.name
     group = name
     source = model.doc.display
@@ -315,8 +220,13 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     if spec.drift is not None or spec.processing is not None:
         plans.extend(_pipeline_plans(env, model))
 
-    if spec.smoke is not None:
-        plans.append(_smoke_configmap_plan(env, model))
+    plans.extend(_smoke_plans(env, model))
+    return plans
+
+
+def _smoke_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
+    """The PostSync smoke Job (and its request) of a model on either target."""
+    plans = [_smoke_configmap_plan(env, model)] if model.spec.spec.smoke is not None else []
     plans.append(_smoke_job_plan(env, model))
     return plans
 
@@ -480,6 +390,7 @@ def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
         "headers": [derived(f"{key}={value.value}", value.origin)
                     for key, value in sorted(endpoint.headers.items())],
         "max_latency_ms": latency,
+        "request_timeout": kserve.cold_start_timeout(env, model),
         "has_request": spec.smoke is not None,
         "request_dir": SMOKE_REQUEST_PATH,
     }
@@ -527,6 +438,7 @@ def environment_plans(env: LoadedEnvironment) -> list[ObjectPlan]:
                                                             "monitoring"), **mon_labels},
                              "annotations": _annotations("ServiceMonitor", source)}))
     plans.append(_rules_plan(env, mon_labels))
+    plans += kserve.environment_plans(env, mon_labels)
     plans.append(_dashboard_plan(env))
     errors_topic = f"{spec.kafka.topic_prefix}.{spec.namespace}.errors.errors"
     topic = next(_topic_plans(env, "errors", "errors", "environment", source))

@@ -5,6 +5,12 @@ the environment's namespace. Seldon serves every model through one mesh Service 
 the `seldon-model` header (to the Pipeline when one carries the traffic); KServe gives each
 InferenceService its own predictor Service, so the address names the model and no header is
 needed. One function decides both, so the two Jobs can never disagree.
+
+KServe v0.20 names the predictor's Service `<name>-predictor` and serves it on port 80 in both
+deployment modes (`constants.PredictorServiceName`, `CommonDefaultHttpPort`): in Standard mode
+a ClusterIP Service in front of the Deployment's 8080, in Knative mode the Knative Service's
+own, routed by the cluster-local gateway on that host name. The V2 model name there is the
+InferenceService's name.
 """
 
 from __future__ import annotations
@@ -41,8 +47,8 @@ def model_endpoint(env: LoadedEnvironment, model: LoadedModel) -> Endpoint:
     spec = model.spec.spec
     if serving_target(spec, env.spec.spec) == "kserve":
         return Endpoint(derived(f"{model.name}-predictor.{namespace}:{PREDICTOR_HTTP_PORT}",
-                                "the InferenceService's predictor Service in the environment "
-                                "namespace"), {})
+                                "KServe's predictor Service <name>-predictor, port 80 in both "
+                                "deployment modes, in the environment namespace"), {})
     has_pipeline = spec.drift is not None or spec.processing is not None
     route = (derived(f"{pipeline_name(model.name)}.pipeline", "the Pipeline carries the "
                      "traffic (drift or processing steps)") if has_pipeline

@@ -29,7 +29,8 @@ from typing import Any
 
 import jinja2
 
-from modelops.derive import ObjectPlan, plan_environment, unwrap
+from modelops.derive import plan_environment
+from modelops.objects import ObjectPlan, unwrap
 from modelops.parallel import map_slices
 from modelops.repository import LoadedEnvironment, Repository
 
@@ -287,6 +288,23 @@ def _swap(new: Path, current: Path) -> None:
     os.rename(current, aside)
     os.rename(new, current)
     os.rename(aside, new)
+
+
+def sync_files(folder: Path, expected: dict[str, bytes], existing: Iterable[str]) -> list[str]:
+    """Write each file of `expected` (paths under `folder`) whose content differs, each
+    replaced atomically, and delete the `existing` ones it no longer holds; the paths changed."""
+    changed = []
+    for rel, content in sorted(expected.items()):
+        path = folder / rel
+        if not path.is_file() or path.read_bytes() != content:
+            tmp = path.with_name(f".{path.name}.new")
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+            changed.append(rel)
+    for rel in sorted(set(existing) - set(expected)):
+        (folder / rel).unlink()
+        changed.append(rel)
+    return changed
 
 
 def write_if_changed(path: Path, content: bytes) -> bool:

@@ -25,6 +25,11 @@ from pydantic import BaseModel, ValidationError
 from modelops import promotion, runtimes
 from modelops.clashes import clash_problems
 from modelops.errors import InputError, Problem, UsageError
+from modelops.kserve_settings import (
+    deployment_mode,
+    deprecated_mode_warnings,
+    runtime_clash_problems,
+)
 from modelops.layout import (
     ENVIRONMENT_FILE,
     ENVIRONMENTS_DIR,
@@ -39,7 +44,6 @@ from modelops.organization import ORGANIZATION_FILE, LoadedOrganization
 from modelops.quantity import parse_bytes
 from modelops.settings import EnvironmentSettings
 from modelops.spec import (
-    DEPLOYMENT_MODE_ALIASES,
     Environment,
     ModelDeployment,
     Organization,
@@ -62,6 +66,18 @@ MAX_NAME = 63
 # Objects derived from a model's name, and the longest suffix or prefix each adds.
 DERIVED_NAME_PARTS = ("-candidate", "-explainer", "-drift", "-pipeline", "-rollout",
                       "smoke-")
+
+# Spec fields only Seldon Core 2 can serve, and what each one is.
+SELDON_ONLY_FIELDS = (
+    ("drift", "drift detection (an asynchronous Pipeline step)"),
+    ("explainer", "an alibi-explain explainer Model"),
+    ("processing", "pre/post-processing steps (a Seldon Pipeline)"),
+    ("logger", "request logging to Kafka"),
+)
+
+# The longest name KServe derives from an InferenceService's: the Standard-mode canary
+# predictor's Deployment and Service (Knative's revisions, <name>-predictor-00001, are shorter).
+KSERVE_LONGEST_SUFFIX = "-candidate-predictor"
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
@@ -147,6 +163,7 @@ class Repository:
             settings += self.readable_settings(n for n in self.environment_names()
                                                if n not in names)
             problems.extend(clash_problems(settings, selected=names))
+            problems.extend(runtime_clash_problems(settings, selected=names))
         if problems:
             # A broken organization.yaml is reported by every environment loaded: once is enough.
             raise InputError(sorted(set(problems)))
@@ -162,6 +179,7 @@ class Repository:
             except InputError as exc:
                 problems.extend(exc.problems)
         problems.extend(clash_problems(found))
+        problems.extend(runtime_clash_problems(found))
         if problems:
             raise InputError(problems)
         return found
@@ -170,6 +188,10 @@ class Repository:
         """`spec.promotion` entries naming an environment that no longer exists (warnings)."""
         names = self.environment_names()
         return promotion.unknown_sources(self.readable_settings(names), names)
+
+    def deprecated_modes(self) -> list[Problem]:
+        """KServe deployment modes named by a deprecated alias (warnings)."""
+        return deprecated_mode_warnings(self.readable_settings(self.environment_names()))
 
     def readable_settings(self, names: Iterable[str]) -> list[EnvironmentSettings]:
         """The settings of those environments whose environment.yaml is valid; a broken one
@@ -434,6 +456,7 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                  models: list[LoadedModel]) -> list[Problem]:
     problems: list[Problem] = []
     names = {m.name for m in models}
+    kserve_models = {m.name for m in models if serving_target(m.spec.spec, env.spec) == "kserve"}
     owners: dict[str, str] = {m.name: m.name for m in models}
     for loaded in models:
         for derived in _derived_names(loaded.spec):
@@ -502,6 +525,11 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                         problems.append(_problem(doc, ("spec", "processing", stage, i),
                                                  f"no model {step!r} in environment "
                                                  f"{env.metadata.name!r}"))
+                    elif step in kserve_models:
+                        problems.append(_problem(doc, ("spec", "processing", stage, i),
+                                                 f"model {step!r} is served by KServe; a "
+                                                 "Seldon Pipeline chains only Seldon models: "
+                                                 f"serve {step!r} with target: seldon"))
         if spec.drift is not None and (spec.drift.server or spec.server):
             problems += _auxiliary_pool(env, doc, ("spec", "drift", "server"),
                                         spec.drift.server or spec.server or "",
@@ -557,6 +585,18 @@ def _target_problems(env_doc: SourceDocument, env: Environment,
         problems.append(_problem(doc, ("spec", "server"),
                                  "a KServe model runs in its own pods, not on a Seldon server "
                                  "pool: remove spec.server (or set target: seldon)"))
+    longest = MAX_NAME - len(KSERVE_LONGEST_SUFFIX)
+    if len(loaded.name) > longest:
+        problems.append(_problem(doc, ("metadata", "name"),
+                                 f"too long for KServe: it names Services such as "
+                                 f"{loaded.name}{KSERVE_LONGEST_SUFFIX!r}, which must fit in "
+                                 f"{MAX_NAME} characters; use at most {longest}"))
+    for field, what in SELDON_ONLY_FIELDS:
+        if getattr(spec, field) is not None:
+            problems.append(_problem(doc, ("spec", field),
+                                     f"{what} is a Seldon Core 2 feature KServe does not "
+                                     "offer: serve it with target: seldon, or remove "
+                                     f"spec.{field}"))
     runtime = spec.kserve.runtime if spec.kserve is not None else None
     if runtime is not None:
         offered = settings.runtimes.get(runtime)
@@ -582,7 +622,7 @@ def _kserve_settings_problems(env_doc: SourceDocument, env: Environment) -> list
     if settings is None:
         return []
     where = ("spec", "kserve")
-    mode = DEPLOYMENT_MODE_ALIASES.get(settings.deployment_mode, settings.deployment_mode)
+    mode = deployment_mode(settings)
     problems: list[Problem] = []
     if mode == "Knative" and settings.autoscaler in ("hpa", "keda"):
         problems.append(_problem(env_doc, where + ("autoscaler",),

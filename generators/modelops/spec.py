@@ -72,6 +72,18 @@ def _uri(value: str) -> str:
     return value
 
 
+_OCI_DIGEST = re.compile(r"oci://[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}")
+
+
+def _artifact_uri(value: str) -> str:
+    _uri(value)
+    if value.startswith("oci://") and not _OCI_DIGEST.fullmatch(value):
+        raise ValueError(f"{value!r}: an oci:// artifact (a KServe ModelCar image) must be "
+                         "pinned by digest, oci://registry/repository@sha256:<64 hex digits>; "
+                         "a tag can move under the same reference")
+    return value
+
+
 def _image(value: str) -> str:
     if not _IMAGE.fullmatch(value):
         raise ValueError(f"{value!r} is not an image reference like registry/name:tag")
@@ -134,9 +146,10 @@ Memory = Annotated[str, AfterValidator(_memory),
                          json_schema_extra={
                              "pattern": r"^[0-9.]+(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"})]
 Cpu = Annotated[str, AfterValidator(_cpu), Field(description="Kubernetes CPU quantity, e.g. 500m")]
-ArtifactUri = Annotated[str, AfterValidator(_uri),
+ArtifactUri = Annotated[str, AfterValidator(_artifact_uri),
                         Field(description="Immutable, versioned artifact location, e.g. "
-                              "gs://bucket/model/2026-11-02-a1b2c3")]
+                              "gs://bucket/model/2026-11-02-a1b2c3, or a ModelCar image "
+                              "pinned by digest, oci://registry/repository@sha256:<digest>")]
 Image = Annotated[str, AfterValidator(_image)]
 Capability = Annotated[str, AfterValidator(_capability)]
 TensorName = Annotated[str, AfterValidator(_tensor_name)]

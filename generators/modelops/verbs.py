@@ -45,7 +45,7 @@ def register(verbs: Any) -> None:
 
 
 def _render(args: argparse.Namespace, repo: Repository) -> int:
-    from modelops import argocd, placeholders, platformvalues, render, schemas
+    from modelops import argocd, kserve_runtimes, placeholders, platformvalues, render, schemas
 
     names = repo.select(args.env)
     envs = repo.load_environments(names)
@@ -53,14 +53,16 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
     # The Argo CD projects depend on every environment: rendered only when all are.
     projects = None if args.env else argocd.planned_files(repo)
     platform_files = platformvalues.planned_files(repo)
+    runtime_files = kserve_runtimes.planned_files(repo)
     for warning in [*placeholders.placeholder_warnings(repo),
-                    *repo.stale_promotion_sources()]:
+                    *repo.stale_promotion_sources(), *repo.deprecated_modes()]:
         print(f"warning: {warning}", file=sys.stderr)
     if args.check:
         drifts = render.check_environments(repo, envs)
         drifts += render.compare_files(repo.relative(schema_dir), schemas.schema_files(),
                                        render.read_tree(schema_dir))
         drifts += platformvalues.check_files(repo)
+        drifts += kserve_runtimes.check_files(repo)
         if not args.env:
             drifts += argocd.check_projects(repo)
         for drift in drifts:
@@ -82,6 +84,8 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
             print(f"Argo CD: {path}")
     for path in platformvalues.write_files(repo, platform_files):
         print(f"organization.yaml: {path}")
+    for path in kserve_runtimes.write_files(repo, runtime_files):
+        print(f"KServe runtimes: {path}")
     return EXIT_OK
 
 

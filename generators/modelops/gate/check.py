@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelops import argocd, checks, platformvalues, render
+from modelops import argocd, checks, kserve_runtimes, platformvalues, render
 from modelops.errors import InputError, Problem
 from modelops.gate.manifests import (
     Manifest,
@@ -35,6 +35,8 @@ from modelops.policy.inputs import previous_key
 from modelops.repository import ENVIRONMENTS_DIR, RENDERED_DIR, Repository
 
 MODEL_FIELDS = ("storageUri", "memory", "replicas", "minReplicas", "maxReplicas", "server")
+# The kinds of the object that stands for a model in the PR summary: Seldon's, KServe's.
+PRIMARY_KINDS = ("model", "inferenceservice")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class CheckReport:
     placeholders: list[Problem] = field(default_factory=list)
     # spec.promotion entries naming a removed environment: listed, never a failure.
     stale_promotions: list[Problem] = field(default_factory=list)
+    # KServe deployment modes named by a deprecated alias: listed, never a failure.
+    deprecated_modes: list[Problem] = field(default_factory=list)
 
     @property
     def denies(self) -> list[Finding]:
@@ -130,7 +134,8 @@ def run_check(repo: Repository, names: list[str], crd_dir: Path, engine: PolicyE
     vanished = _vanished_models(repo, commit) if commit is not None else []
     return CheckReport(base, commit, engine.name, drifts, validated.problems,
                        validated.validated, results, vanished,
-                       placeholder_warnings(repo), repo.stale_promotion_sources())
+                       placeholder_warnings(repo), repo.stale_promotion_sources(),
+                       repo.deprecated_modes())
 
 
 def _vanished_models(repo: Repository, commit: str) -> list[ModelChange]:
@@ -141,7 +146,7 @@ def _vanished_models(repo: Repository, commit: str) -> list[ModelChange]:
     for path in filter(None, listed.split("\0")):
         parts = path.split("/", 3)
         if len(parts) == 4 and parts[2] == RENDERED_DIR and parts[1] not in existing \
-                and kind_of(parts[3]) == "model":
+                and kind_of(parts[3]) in PRIMARY_KINDS:
             rendered.setdefault(parts[1], []).append(path)
     changes = []
     for env, paths in sorted(rendered.items()):
@@ -158,7 +163,8 @@ def _render_check(repo: Repository, names: list[str],
     envs = repo.load_environments(names)
     drifts = render.check_environments(repo, envs,
                                        scope=lambda env, rel: scopes[env].accepts(rel))
-    return drifts + argocd.check_projects(repo) + platformvalues.check_files(repo)
+    return drifts + argocd.check_projects(repo) + platformvalues.check_files(repo) \
+        + kserve_runtimes.check_files(repo)
 
 
 def _render_check_outcome(repo: Repository, names: list[str],
@@ -253,14 +259,28 @@ def _rendered_at(repo: Repository, commit: str, env: str, now: Mapping[str, Mani
 
 
 def _primary_models(objects: Mapping[str, Manifest]) -> dict[str, Mapping[str, Any]]:
-    """Model name -> MODEL_FIELDS of the model's own Model object (not candidates, detectors)."""
+    """Model name -> MODEL_FIELDS of the model's own Model object (not candidates, detectors),
+    or of its InferenceService when KServe serves it (no server pool: `server` is None)."""
     found: dict[str, Mapping[str, Any]] = {}
     for rel, obj in objects.items():
         model = model_of(rel)
-        if model is not None and rel == f"models/{model}.model-{model}.yaml":
-            spec = obj.get("spec") or {}
+        if model is None:
+            continue
+        spec = obj.get("spec") or {}
+        if rel == f"models/{model}.model-{model}.yaml":
             found[model] = {key: spec.get(key) for key in MODEL_FIELDS}
+        elif rel == f"models/{model}.inferenceservice-{model}.yaml":
+            found[model] = _inference_service_fields(spec)
     return found
+
+
+def _inference_service_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
+    predictor = spec.get("predictor") or {}
+    served = predictor.get("model") or {}
+    requests = (served.get("resources") or {}).get("requests") or {}
+    return {"storageUri": served.get("storageUri"), "memory": requests.get("memory"),
+            "replicas": None, "minReplicas": predictor.get("minReplicas"),
+            "maxReplicas": predictor.get("maxReplicas"), "server": None}
 
 
 def _model_changes(env: str, scope: EnvironmentScope, before: Mapping[str, Manifest],

@@ -86,6 +86,10 @@ def format_text(report: CheckReport) -> str:
         lines.append(f"promotion: {len(report.stale_promotions)} entry(ies) name a removed "
                      "environment (warnings; delete them)")
         lines += [f"  {problem}" for problem in report.stale_promotions]
+    if report.deprecated_modes:
+        lines.append(f"kserve: {len(report.deprecated_modes)} deployment mode(s) named by a "
+                     "deprecated alias (warnings; write the current name)")
+        lines += [f"  {problem}" for problem in report.deprecated_modes]
     lines.append(f"check {_headline(report)}")
     return "\n".join(lines) + "\n"
 
@@ -117,6 +121,7 @@ def format_json(report: CheckReport) -> str:
                     "problems": [str(p) for p in report.schema_problems]},
         "placeholders": [str(p) for p in report.placeholders],
         "stalePromotions": [str(p) for p in report.stale_promotions],
+        "deprecatedModes": [str(p) for p in report.deprecated_modes],
         "environments": [{
             "name": env.name,
             "scope": "everything" if env.scope.everything else sorted(env.scope.models),
@@ -264,6 +269,10 @@ def format_markdown(report: CheckReport) -> str:
     if report.stale_promotions:
         out += ["#### Promotion from a removed environment", ""]
         out += [f"- {_cell(str(p))}" for p in report.stale_promotions]
+        out.append("")
+    if report.deprecated_modes:
+        out += ["#### KServe deployment mode by a deprecated name", ""]
+        out += [f"- {_cell(str(p))}" for p in report.deprecated_modes]
         out.append("")
     if report.unschedulable:
         out += ["#### Cannot be scheduled", ""]

@@ -31,7 +31,7 @@ from modelops.gitops.workspace import Snapshot, Workspace
 from modelops.promotion import ALLOWED, PROMOTION, accepts, bucket_of, promoted_uri, source_entry
 from modelops.repository import MODELS_DIR, LoadedModel
 from modelops.settings import EnvironmentSettings
-from modelops.spec import PromotionSource
+from modelops.spec import PromotionSource, serving_target
 from modelops.yamledit import EditError, replace_scalars
 
 SIZE_PATH = ("spec", "artifact", "size")
@@ -104,7 +104,12 @@ def _new_spec(ws: Workspace, target: EnvironmentSettings, index: int, entry: Pro
             _get(data, uri_path[:-1])[uri_path[-1]] = _mapped(target, index, entry,
                                                               loaded.name, uri_path, uri)
     pool = loaded.spec.spec.server
-    if pool not in target.spec.spec.servers:
+    if serving_target(loaded.spec.spec, target.spec.spec) == "kserve":
+        if target.spec.spec.kserve is None:
+            raise UsageError(f"{loaded.name} is new to {target.name} and served by KServe, but "
+                             f"{target.doc.display} has no spec.kserve: add it, or write "
+                             f"{ws.repo.relative(path)} by hand")
+    elif pool not in target.spec.spec.servers:
         line, _ = target.doc.locate(("spec", "servers"))
         raise UsageError(f"{loaded.name} is new to {target.name} and runs on pool {pool!r}, "
                          f"which {target.doc.display}:{line} spec.servers does not have "

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelops import render
-from modelops.errors import UsageError
+from modelops.errors import InputError, UsageError
 from modelops.gitops.change import Outcome, commit_uri
 from modelops.gitops.git import GitError
 from modelops.gitops.history import UriChange, artifact_history, artifact_uri, spec_path
 from modelops.gitops.workspace import GitOpsError, Snapshot, Workspace
-from modelops.repository import ENVIRONMENTS_DIR, MODELS_DIR, RENDERED_DIR
+from modelops.kserve_settings import deployment_mode
+from modelops.repository import ENVIRONMENTS_DIR, MODELS_DIR, RENDERED_DIR, Repository
+from modelops.spec import serving_target
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,26 @@ def rollback(ws: Workspace, plan: Plan, before: Snapshot, *, revert: bool = True
                f"Re-rendered {ENVIRONMENTS_DIR}/{plan.env}/{RENDERED_DIR}/.\n"
                f"(modelops rollback {plan.env} {plan.model})\n")
     return commit_uri(ws, before, plan.env, plan.model_file, plan.target, message)
+
+
+def knative_revision_note(repo: Repository, env: str, model: str) -> str | None:
+    """What a rollback means for a model KServe serves in Knative mode, else None.
+
+    Knative never returns to an old revision here: the reverted spec is a new revision of the
+    Knative Service, which starts new pods and loads the artifact again (a cold start).
+    """
+    try:
+        loaded = repo.load_environment(env)
+    except InputError:
+        return None
+    found = loaded.model(model)
+    settings = loaded.spec.spec.kserve
+    if found is None or settings is None or deployment_mode(settings) != "Knative" \
+            or serving_target(found.spec.spec, loaded.spec.spec) != "kserve":
+        return None
+    return (f"{env}/{model} is served by KServe in Knative mode: the rollback creates a new "
+            "Knative revision, which starts new pods and loads the artifact again (a cold "
+            "start), not a switch back to the old revision")
 
 
 def _commits(changes: tuple[UriChange, ...]) -> str:

@@ -20,7 +20,7 @@ from modelops.gitops.change import Outcome
 from modelops.gitops.git import GitError
 from modelops.gitops.history import artifact_history, artifact_uri, format_table, spec_path
 from modelops.gitops.promote import promote
-from modelops.gitops.rollback import model_file, plan_rollback, rollback
+from modelops.gitops.rollback import knative_revision_note, model_file, plan_rollback, rollback
 from modelops.gitops.workspace import GitOpsError, Workspace
 from modelops.repository import Repository
 
@@ -105,8 +105,10 @@ def _rollback(args: argparse.Namespace, repo: Repository) -> int:
     plan = plan_rollback(ws, args.env, args.model, steps=args.steps, to=args.to)
     outcome = rollback(ws, plan, before, revert=not args.no_revert)
     how = "reverted" if outcome.subject.startswith("Revert") else "undid (URI only)"
+    note = knative_revision_note(repo, plan.env, plan.model)
     _report(outcome, [f"Rolled back {plan.label}: {plan.current} -> {plan.target}"] +
-            [f"  {how} {c.short} {c.subject}" for c in plan.undo])
+            [f"  {how} {c.short} {c.subject}" for c in plan.undo] +
+            ([f"Note: {note}"] if note else []))
     return EXIT_OK
 
 
