@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import find_rendered
 from modelops import kserve_monitoring
+from modelops.kserve_monitoring import ERROR_RATE_ALERT, LATENCY_ALERT
 from promql import metric_names
 from repo_builder import (
     KSERVE_TRITON_RUNTIME,
@@ -123,23 +124,23 @@ def case(series: list[tuple[str, str]], alert: str, expected: list[dict[str, Any
 def cases(flavour: str, groups: list[dict[str, Any]]) -> list[Any]:
     found = []
     for model in LATENCY_MS:
-        rule = rule_of(groups, "ModelLatencyHigh", model)
+        rule = rule_of(groups, LATENCY_ALERT, model)
         assert rule is not None
         fired = [{"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}]
         found.append(case(latency_series(flavour, model, slow=True),
-                          "ModelLatencyHigh", fired))
+                          LATENCY_ALERT, fired))
         found.append(case(latency_series(flavour, model, slow=False),
-                          "ModelLatencyHigh", []))
-        errors = rule_of(groups, "ModelErrorRateHigh", model)
+                          LATENCY_ALERT, []))
+        errors = rule_of(groups, ERROR_RATE_ALERT, model)
         if flavour == "kserve-python":
             assert errors is None  # no error counter to read
             continue
         assert errors is not None
         limit = ERROR_PERCENT[model] / 100
         fired = [{"exp_labels": errors["labels"], "exp_annotations": errors["annotations"]}]
-        found.append(case(error_series(flavour, model, limit * 3), "ModelErrorRateHigh",
+        found.append(case(error_series(flavour, model, limit * 3), ERROR_RATE_ALERT,
                           fired))
-        found.append(case(error_series(flavour, model, limit / 3), "ModelErrorRateHigh",
+        found.append(case(error_series(flavour, model, limit / 3), ERROR_RATE_ALERT,
                           []))
     return found
 

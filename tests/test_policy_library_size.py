@@ -5,7 +5,6 @@ compiling on every engine however many policies there are (regorus refuses sourc
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT

@@ -152,6 +152,17 @@ def _rollout_shape(env: LoadedEnvironment, model: LoadedModel, minimum: Sourced,
     return RolloutShape(stable_uri, canary=canary, annotations=annotations)
 
 
+def _error_signal_annotation(env: LoadedEnvironment, runtime: str) -> dict[str, Sourced]:
+    """Says so on the object when its exporter has no error counter, so policies/alerts asks
+    only for the latency alert (an error-rate rule there could never fire)."""
+    source = kserve_monitoring.exporter(kserve_settings(env), runtime)
+    if kserve_monitoring.signals("", "", source).errors is not None:
+        return {}
+    return {"modelops.dev/error-rate-signal": derived(
+        kserve_monitoring.NO_ERROR_SIGNAL, f"runtime {runtime} in Standard mode: "
+        f"{kserve_monitoring.signals('', '', source).errors_signal}")}
+
+
 def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
     spec = model.spec.spec
     memory = model_memory(env.spec.spec, model)
@@ -161,7 +172,7 @@ def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> Object
     annotations = object_annotations(
         "InferenceService", model.doc.display, **_mode_annotations(env),
         **{"modelops.dev/artifact-size": from_spec(spec.artifact.size, "spec.artifact.size")},
-        **shape.annotations)
+        **_error_signal_annotation(env, runtime.value), **shape.annotations)
     values: dict[str, Any] = {
         "name": from_spec(model.name, "metadata.name"),
         "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
@@ -200,10 +211,11 @@ def kserve_models(env: LoadedEnvironment) -> list[LoadedModel]:
 
 
 def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
-    """One group of latency and error-rate rules for the KServe models of an environment."""
+    """A group per KServe model of an environment (the group policies/alerts looks for a model's
+    own rules in), with its latency and, where a signal exists, error-rate rule."""
     settings = kserve_settings(env)
     alerts = env.spec.spec.alerts
-    rules: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
     for model in kserve_models(env):
         own = model.spec.spec.alerts
         latency = (own.p99_latency_ms if own is not None and own.p99_latency_ms is not None
@@ -211,9 +223,11 @@ def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
         errors = (own.error_rate_percent if own is not None
                   and own.error_rate_percent is not None else alerts.error_rate_percent)
         source = kserve_monitoring.exporter(settings, runtime_for(env, model).value)
-        rules += kserve_monitoring.model_rules(env.spec.spec.namespace, model.name, source,
-                                               latency, errors)
-    return [{"name": f"modelops.{env.name}.kserve", "rules": rules}]
+        groups.append({"name": f"modelops.{env.name}.model.{model.name}",
+                       "rules": kserve_monitoring.model_rules(env.spec.spec.namespace,
+                                                              model.name, source, latency,
+                                                              errors)})
+    return groups
 
 
 def environment_plans(env: LoadedEnvironment, mon_labels: dict[str, str]) -> list[ObjectPlan]:

@@ -135,6 +135,13 @@ def signals(namespace: str, model: str, source: Exporter) -> Signals:
         "Triton nv_inference_request_failure over all requests")
 
 
+# Their own names: the thresholds' units depend on the exporter, and policies/alerts judges the
+# Seldon rules' thresholds by name (policies/lib kserve_alerts holds the same two names).
+LATENCY_ALERT = "KServeModelLatencyHigh"
+ERROR_RATE_ALERT = "KServeModelErrorRateHigh"
+NO_ERROR_SIGNAL = "none"
+
+
 def rule(alert: str, expr: str, severity: str, summary: str, signal: str,
          model: str) -> dict[str, Any]:
     return {"alert": alert, "expr": expr, "for": "5m",
@@ -147,11 +154,11 @@ def model_rules(namespace: str, model: str, source: Exporter, latency_ms: int,
     """The latency rule and, where a signal exists, the error-rate rule of one model."""
     found = signals(namespace, model, source)
     seconds = latency_ms / 1000
-    rules = [rule("ModelLatencyHigh", f"{found.latency} > {seconds:g}", "warning",
+    rules = [rule(LATENCY_ALERT, f"{found.latency} > {seconds:g}", "warning",
                   f"KServe model {model} latency above {latency_ms} ms for 5 minutes",
                   found.latency_signal, model)]
     if found.errors is not None:
-        rules.append(rule("ModelErrorRateHigh",
+        rules.append(rule(ERROR_RATE_ALERT,
                           f"{found.errors} > {error_percent / 100:g}", "critical",
                           f"KServe model {model} error rate above {error_percent:g} % for 5 "
                           "minutes", found.errors_signal, model))

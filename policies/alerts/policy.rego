@@ -40,8 +40,13 @@ watched_alerts := object.keys(signals)
 
 kserve_alert_names := {name | some name in lib.kserve_alerts}
 
-# The alerts that must cover a primary object of each kind.
-alerts_of := {"Model": watched_alerts, "InferenceService": kserve_alert_names}
+# The alerts that must cover a primary object: a Seldon Model's, or an InferenceService's, less
+# the error-rate alert when its runtime exports no error counter (the generators say so on it).
+required_alerts(obj) := watched_alerts if {
+	obj.kind == "Model"
+} else := {lib.kserve_alerts.latency} if {
+	lib.annotation(obj, "modelops.dev/error-rate-signal") == "none"
+} else := kserve_alert_names
 
 # The threshold of each alert, in the unit its expression compares against.
 signals := {
@@ -52,7 +57,7 @@ signals := {
 primary(model) if lib.component(model) == "model"
 
 # Every InferenceService serves traffic (its canary is part of it), unless labelled otherwise.
-kserve_primary(isvc) if lib.component(isvc) in {"model", ""}
+kserve_primary(isvc) if lib.component(isvc) in {"model", "inference-service", ""}
 
 input_env := lib.environment_name
 
@@ -152,7 +157,7 @@ loose := {[name, alert] |
 # computed once.
 coverage(groups) := [{"model": g.model, "alert": alert, "own": g.own, "shared": g.shared, "group": covering(g.own, g.shared, alert)} |
 	some g in groups
-	some alert in alerts_of[g.model.kind]
+	some alert in required_alerts(g.model)
 ]
 
 reviewed_primaries := array.concat(

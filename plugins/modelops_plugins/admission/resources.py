@@ -83,9 +83,10 @@ class Indexed(NamedTuple):
 
 # The policy context: every kind a policy looks up besides the reviewed object (the overcommit
 # and probe-windows policies read Models and Servers, drift reads Pipelines, alerts reads the
-# namespace's PrometheusRules, serving-target counts the GPU models of both targets). All objects of these kinds count, rendered or hand-made, as they
-# would in CI: filtering PrometheusRules by the generators' label made the webhook deny Models
-# that CI accepts (test_admission_agreement caught it).
+# namespace's PrometheusRules, serving-target counts the GPU models of both targets). All
+# objects of these kinds count, rendered or hand-made, as they would in CI: filtering
+# PrometheusRules by the generators' label made the webhook deny Models that CI accepts
+# (test_admission_agreement caught it).
 CONTEXT: Final = (
     Indexed(MODELS, "modelops_models"),
     Indexed(SERVERS, "modelops_servers"),
