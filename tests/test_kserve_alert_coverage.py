@@ -36,13 +36,12 @@ def _alert_denials(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def _without_group(objects: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:
-    kept = []
-    for obj in objects:
-        if obj["kind"] == "PrometheusRule":
-            obj = {**obj, "spec": {"groups": [g for g in obj["spec"]["groups"]
-                                              if g["name"] != group]}}
-        kept.append(obj)
-    return kept
+    def drop(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj["kind"] != "PrometheusRule":
+            return obj
+        return {**obj, "spec": {"groups": [g for g in obj["spec"]["groups"]
+                                           if g["name"] != group]}}
+    return [drop(obj) for obj in objects]
 
 
 @pytest.mark.parametrize("mode", ["Knative", "Standard"])

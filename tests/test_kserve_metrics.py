@@ -33,3 +33,13 @@ def test_each_metric_names_one_of_the_two_exporters() -> None:
     assert {m.exporter for m in kserve_metrics.METRICS.values()} == {
         kserve_metrics.TRITON, kserve_metrics.KSERVE_SERVER}
     assert all(m.name == name for name, m in kserve_metrics.METRICS.items())
+
+
+def test_the_kserve_alert_rules_read_only_runtime_metrics_seen_on_real_servers() -> None:
+    from modelops import kserve_monitoring
+
+    runtime_metrics = {name for name, metric in kserve_monitoring.METRICS.items()
+                       if "Knative" not in metric.exporter}
+    assert runtime_metrics, "the alert rules read no runtime metric"
+    assert runtime_metrics <= set(kserve_metrics.METRICS), runtime_metrics - set(
+        kserve_metrics.METRICS)

@@ -26,6 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from modelops.kserve_metrics import (
+    KSERVE_PREDICT_SECONDS,
+    TRITON_REQUEST_DURATION_US,
+    TRITON_REQUEST_FAILURE,
+    TRITON_REQUEST_SUCCESS,
+)
 from modelops.kserve_settings import deployment_mode, server_of
 from modelops.monitoring import WINDOW, Metric
 from modelops.spec import KServeSettings
@@ -52,10 +58,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            (*_KNATIVE_NEW, "le")),
     Metric("kn_serving_invocation_duration_seconds_count", f"{_QUEUE_PROXY}, Knative >= 1.19",
            _KNATIVE_NEW),
-    Metric("request_predict_seconds_bucket", _KSERVE, ("namespace", "model_name", "le")),
-    Metric("nv_inference_request_duration_us", _TRITON, ("namespace", "model", "version")),
-    Metric("nv_inference_request_success", _TRITON, ("namespace", "model", "version")),
-    Metric("nv_inference_request_failure", _TRITON, ("namespace", "model", "version")),
+    Metric(f"{KSERVE_PREDICT_SECONDS}_bucket", _KSERVE, ("namespace", "model_name", "le")),
+    Metric(TRITON_REQUEST_DURATION_US, _TRITON, ("namespace", "model", "version")),
+    Metric(TRITON_REQUEST_SUCCESS, _TRITON, ("namespace", "model", "version")),
+    Metric(TRITON_REQUEST_FAILURE, _TRITON, ("namespace", "model", "version")),
 )}
 
 
@@ -113,7 +119,7 @@ def signals(namespace: str, model: str, source: Exporter) -> Signals:
             f"Knative queue-proxy {count}: 5xx answers over all answers")
     if source == "kserve-python":
         matchers = f'{ns}, model_name="{model}"'
-        bucket = _by_model(f"rate(request_predict_seconds_bucket{{{matchers}}}[{WINDOW}])",
+        bucket = _by_model(f"rate({KSERVE_PREDICT_SECONDS}_bucket{{{matchers}}}[{WINDOW}])",
                            "model_name", "(.+)")
         return Signals(
             f"histogram_quantile(0.99, sum by (model, le) ({bucket}))",
@@ -125,13 +131,12 @@ def signals(namespace: str, model: str, source: Exporter) -> Signals:
     def triton(metric: str) -> str:
         return f"sum by (model) (rate({metric}{{{matchers}}}[{WINDOW}]))"
 
-    answered = f"({triton('nv_inference_request_success')} + " \
-               f"{triton('nv_inference_request_failure')})"
+    answered = f"({triton(TRITON_REQUEST_SUCCESS)} + {triton(TRITON_REQUEST_FAILURE)})"
     return Signals(
-        f"{triton('nv_inference_request_duration_us')} / {answered} / 1e6",
+        f"{triton(TRITON_REQUEST_DURATION_US)} / {answered} / 1e6",
         "Triton nv_inference_request_duration_us over its requests: the mean, the nearest "
         "real signal (Triton has no latency histogram by default); fires later than p99",
-        f"{triton('nv_inference_request_failure')} / {answered}",
+        f"{triton(TRITON_REQUEST_FAILURE)} / {answered}",
         "Triton nv_inference_request_failure over all requests")
 
 
