@@ -525,7 +525,8 @@ def test_platform_stack_per_environment(tmp_path: Path, catalog: SchemaCatalog) 
         assert sorted(children) == sorted(f"{env}-{name}" for name in (
             "cert-manager", "kube-prometheus-stack", "strimzi-kafka-operator",
             "seldon-core-v2-crds", "kafka", "seldon-core-v2-setup", "seldon-core-v2-runtime",
-            "modelops-admission"))
+            "kserve-crd", "kserve-localmodel-crd", "kserve", "kserve-localmodel",
+            "kserve-runtimes", "modelops-admission"))
         for child in children.values():
             strict(catalog, child)
             assert child["spec"]["destination"]["server"] == spec["cluster"]["server"]
@@ -549,14 +550,28 @@ def test_install_order_and_pinned_charts() -> None:
     assert wave["strimzi-kafka-operator"] < wave["kafka"] < wave["seldon-core-v2-runtime"]
     assert wave["cert-manager"] < wave["modelops-admission"]
     assert wave["kube-prometheus-stack"] < wave["seldon-core-v2-runtime"]
+    assert wave["kserve-crd"] < wave["kserve"] < wave["kserve-runtimes"]
+    assert wave["kserve-localmodel-crd"] < wave["kserve-localmodel"]
+    assert wave["cert-manager"] < wave["kserve"]
+    runtimes = stack["kserve-runtimes"]["spec"]["source"]
+    assert runtimes["path"] == "platform/kserve/runtimes"
+    assert (REPO_ROOT / runtimes["path"]).is_dir()
     charts = {name: app["spec"]["source"] for name, app in stack.items()
               if "chart" in app["spec"]["source"]}
     assert {s["chart"] for s in charts.values()} == {
         "seldon-core-v2-crds", "seldon-core-v2-setup", "seldon-core-v2-runtime",
-        "strimzi-kafka-operator", "kube-prometheus-stack", "cert-manager"}
+        "strimzi-kafka-operator", "kube-prometheus-stack", "cert-manager",
+        "kserve-crd", "kserve-localmodel-crd", "kserve-resources",
+        "kserve-localmodel-resources"}
     for name, source in charts.items():
         assert SEMVER.match(source["targetRevision"]), f"{name}: unpinned chart"
         assert source["helm"]["releaseName"] == name
+    kserve = {s["targetRevision"] for s in charts.values() if s["chart"].startswith("kserve")}
+    assert kserve == {"v0.20.0"}, "KServe's charts move together"
+    assert stack["kserve-crd"]["spec"]["syncPolicy"]["automated"]["prune"] is False
+    oci = {o["stringData"]["url"] for o in kustomize(PLATFORM / "argocd")
+           if o["kind"] == "Secret" and o["stringData"].get("enableOCI") == "true"}
+    assert {s["repoURL"] for s in charts.values() if s["chart"].startswith("kserve")} <= oci
     seldon = {s["targetRevision"] for s in charts.values() if s["chart"].startswith("seldon")}
     assert seldon == {"2.10.2"}, "Seldon's charts move together"
     assert stack["seldon-core-v2-crds"]["spec"]["syncPolicy"]["automated"]["prune"] is False

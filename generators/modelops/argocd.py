@@ -118,7 +118,9 @@ def project_files(repo: Repository,
         f"{ARGOCD_DIR}/", {
             "resources": sorted(f for f in files if f.startswith(f"{PROJECTS}/"))
             + sorted(p.relative_to(argocd).as_posix()
-                     for p in argocd.glob("applicationsets/*.yaml")),
+                     for p in argocd.glob("applicationsets/*.yaml"))
+            + sorted(p.relative_to(argocd).as_posix()
+                     for p in argocd.glob("repositories/*.yaml")),
             "health_checks": [(f"resource.customizations.health.{path.split('/')[1]}_"
                                f"{path.split('/')[2]}", path) for path in health]})
     return files
