@@ -39,6 +39,7 @@ CLUSTER_KINDS = (("", "Namespace"),)
 NAMESPACED_KINDS = (
     ("", "ConfigMap"),
     ("batch", "Job"),
+    ("batch", "CronJob"),
     ("mlops.seldon.io", "Server"),
     ("mlops.seldon.io", "Model"),
     ("mlops.seldon.io", "Pipeline"),

@@ -12,18 +12,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from modelops import dashboards, monitoring, runtimes
+from modelops import batch, batchspec, dashboards, monitoring, runtimes
 from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
-from modelops.organization import IMAGE_FIELD
+from modelops.jobimage import smoke_image
+from modelops.plans import ObjectPlan
+from modelops.plans import object_annotations as _annotations
+from modelops.plans import object_labels as _labels
 from modelops.provenance import (
     Sourced,
     derived,
     from_env,
-    from_organization,
     from_spec,
     platform,
 )
@@ -34,84 +35,6 @@ from modelops.spec import EnvironmentSpec, ServerPool
 MIB = 2**20
 LARGE_ARTIFACT = 2 * GIB
 SMOKE_REQUEST_PATH = "/etc/modelops/smoke"
-
-# Argo CD applies waves in order; Seldon needs Servers before Models, Models before the
-# Pipelines and Experiments that reference them, and topics before anything produces to them.
-WAVES = {"Namespace": -2, "ConfigMap": -2, "KafkaTopic": -1, "PodMonitor": -1,
-         "ServiceMonitor": -1, "PrometheusRule": -1, "Server": 0, "Model": 1,
-         "Pipeline": 2, "Experiment": 3}
-WAVE_REASONS = {
-    "Namespace": "the namespace and settings exist before anything in them",
-    "ConfigMap": "configuration exists before the workloads that read it",
-    "KafkaTopic": "topics exist with the environment's replication before Seldon creates "
-                  "them with its default of 1",
-    "PodMonitor": "monitoring is in place before workloads start",
-    "ServiceMonitor": "monitoring is in place before workloads start",
-    "PrometheusRule": "alerts are in place before workloads start",
-    "Server": "Servers come up before the Models scheduled onto them",
-    "Model": "Models follow their Servers",
-    "Pipeline": "Pipelines follow the Models they chain",
-    "Experiment": "Experiments follow the Models they split traffic between",
-}
-
-
-@dataclass(frozen=True)
-class ObjectPlan:
-    """One object to render: which template, with what values, into which file."""
-
-    template: str
-    kind: str
-    name: str
-    group: str  # "environment", or the model the object belongs to
-    source: str  # the spec file this object comes from
-    values: dict[str, Any] = field(repr=False)
-
-    @property
-    def path(self) -> str:
-        """Where under rendered/ the object goes.
-
-        Flat folders on purpose: a folder per model made writing 18,000 files six times
-        slower. The model-name prefix keeps one model's objects together in any listing.
-        """
-        if self.group == "environment":
-            return f"environment/{self.kind.lower()}-{self.name}.yaml"
-        return f"models/{self.group}.{self.kind.lower()}-{self.name}.yaml"
-
-
-def unwrap(value: Any) -> Any:
-    """Plain values for rendering: every `Sourced` replaced by its value."""
-    if type(value) is Sourced:
-        return value.value
-    if type(value) is dict:
-        return {k: unwrap(v) for k, v in value.items()}
-    if type(value) is list:
-        return [unwrap(v) for v in value]
-    return value
-
-
-def _wave(kind: str) -> Sourced:
-    return platform(str(WAVES[kind]), f"sync wave: {WAVE_REASONS[kind]}")
-
-
-def _annotations(kind: str, source: str, **extra: Any) -> dict[str, Any]:
-    annotations: dict[str, Any] = {"argocd.argoproj.io/sync-wave": _wave(kind),
-                                   "modelops.dev/source": derived(source, "the source file")}
-    annotations.update(extra)
-    return annotations
-
-
-def _labels(env: str, name: str, component: str, owner: str | None = None) -> dict[str, Any]:
-    labels: dict[str, Any] = {
-        "app.kubernetes.io/name": derived(name, "the model or object it belongs to"),
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": "modelops",
-        "app.kubernetes.io/managed-by": "modelops",
-        "modelops.dev/environment": derived(env, "the environment folder name"),
-    }
-    if owner is not None:
-        labels["modelops.dev/owner"] = from_spec(owner, "metadata.owner")
-    return labels
-
 
 # ---------------------------------------------------------------- servers
 
@@ -316,6 +239,8 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     if spec.smoke is not None:
         plans.append(_smoke_configmap_plan(env, model))
     plans.append(_smoke_job_plan(env, model))
+    if spec.batch is not None:
+        plans.append(batch.cronjob_plan(env, model))
     return plans
 
 
@@ -445,15 +370,6 @@ def smoke_max_latency_ms(env: LoadedEnvironment, model: LoadedModel) -> Sourced:
     if alerts is not None and alerts.p99_latency_ms is not None:
         return from_spec(alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
     return from_env(env.spec.spec.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
-
-
-def smoke_image(env: LoadedEnvironment) -> Sourced:
-    """The environment's own smoke image if it names one, else the organisation's."""
-    image = env.spec.spec.smoke.image
-    if image is not None:
-        return from_env(image, "spec.smoke.image")
-    assert env.organization is not None, "the loader requires one of the two"
-    return from_organization(env.organization.modelops_image, IMAGE_FIELD)
 
 
 def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
@@ -625,6 +541,17 @@ def _drift_rules(ns: str) -> list[dict[str, Any]]:
     ]
 
 
+def _batch_rule(ns: str) -> dict[str, Any]:
+    return _rule("BatchRunFailed",
+                 monitoring.failed_batch_runs(ns, batchspec.CRONJOB_PREFIX), "1m", "warning",
+                 "The latest scheduled batch run of the model failed (its Job used up its "
+                 "retries or passed spec.batch.deadlineSeconds); the next run starts a new "
+                 "output folder",
+                 "kube-state-metrics: kube_job_failed{condition=true} of the Jobs the CronJob "
+                 "owns (kube_job_owner), counted while the Job started after the CronJob's "
+                 "kube_cronjob_status_last_successful_time or it never succeeded")
+
+
 def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
     """Alert rules: one generic rule per signal, plus one per model that overrides it.
 
@@ -656,6 +583,8 @@ def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
         ]})
     if any(m.spec.spec.drift is not None for m in env.models):
         groups.append({"name": f"modelops.{env.name}.drift", "rules": _drift_rules(ns)})
+    if any(m.spec.spec.batch is not None for m in env.models):
+        groups.append({"name": f"modelops.{env.name}.batch", "rules": [_batch_rule(ns)]})
     topics = f'topic=~"{spec.kafka.topic_prefix}\\\\.{ns}\\\\..*"'
     groups.append({"name": f"modelops.{env.name}.platform", "rules": [
         _rule("ServerLatencyHigh",

@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from modelops.derive import ObjectPlan, model_plans, server_plan
+from modelops.derive import model_plans, server_plan
 from modelops.errors import UsageError
+from modelops.plans import ObjectPlan
 from modelops.provenance import Sourced
 from modelops.render import render_object
 from modelops.repository import LoadedEnvironment, LoadedModel

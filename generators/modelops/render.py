@@ -29,8 +29,9 @@ from typing import Any
 
 import jinja2
 
-from modelops.derive import ObjectPlan, plan_environment, unwrap
+from modelops.derive import plan_environment
 from modelops.parallel import map_slices
+from modelops.plans import ObjectPlan, unwrap
 from modelops.repository import LoadedEnvironment, Repository
 
 TEMPLATES = Path(__file__).with_name("templates")

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from modelops import promotion, runtimes
+from modelops.batchspec import batch_problems
 from modelops.clashes import clash_problems
 from modelops.errors import InputError, Problem, UsageError
 from modelops.layout import (
@@ -460,6 +461,7 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                                          f"{MAX_NAME - max(map(len, DERIVED_NAME_PARTS))}"))
                 break
         problems += _target_problems(env_doc, env, loaded)
+        problems += [_problem(doc, loc, message) for loc, message in batch_problems(model)]
         pool = env.spec.servers.get(spec.server or "")
         if spec.server is not None and pool is None:
             problems.append(_problem(doc, ("spec", "server"),
