@@ -46,33 +46,27 @@ def input_format(batch: Batch) -> Sourced | None:
     return derived(inferred, f"the extension of spec.batch.input ({batch.input})")
 
 
-def _smoke_tensor(model: ModelDeployment) -> tuple[str, str, str] | None:
-    """(name, datatype, origin) of the only smoke input, or None."""
+def _tensor_setting(model: ModelDeployment, batch_field: str, attribute: str,
+                    field: str) -> Sourced | None:
+    """A CSV/.npy tensor setting: the batch's own, else the only smoke input's, else None."""
+    batch = model.spec.batch
+    assert batch is not None
+    own = getattr(batch, attribute)
+    if own is not None:
+        return from_spec(own, f"spec.batch.{batch_field}")
     smoke = model.spec.smoke
     if smoke is None or len(smoke.inputs) != 1:
         return None
-    tensor = smoke.inputs[0]
-    return tensor.name, tensor.datatype, "spec.smoke.inputs[0]"
+    return derived(getattr(smoke.inputs[0], field), f"spec.smoke.inputs[0].{field} (the "
+                   "smoke request's tensor)")
 
 
 def input_name(model: ModelDeployment) -> Sourced | None:
-    batch = model.spec.batch
-    assert batch is not None
-    if batch.input_name is not None:
-        return from_spec(batch.input_name, "spec.batch.inputName")
-    smoke = _smoke_tensor(model)
-    return None if smoke is None else derived(smoke[0], f"{smoke[2]}.name (the smoke "
-                                              "request's tensor)")
+    return _tensor_setting(model, "inputName", "input_name", "name")
 
 
 def datatype(model: ModelDeployment) -> Sourced | None:
-    batch = model.spec.batch
-    assert batch is not None
-    if batch.datatype is not None:
-        return from_spec(batch.datatype, "spec.batch.datatype")
-    smoke = _smoke_tensor(model)
-    return None if smoke is None else derived(smoke[1], f"{smoke[2]}.datatype (the smoke "
-                                              "request's tensor)")
+    return _tensor_setting(model, "datatype", "datatype", "datatype")
 
 
 def batch_problems(model: ModelDeployment) -> Iterator[tuple[Loc, str]]:
