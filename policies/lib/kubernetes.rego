@@ -310,3 +310,19 @@ is_drift_detector(model) if {
 # A number with two decimals. sprintf("%.2f") prints an integral 2 as "2" in regorus and
 # "2.00" in regopy; this prints "2.00" in both, so every engine gives the same message.
 fixed2(x) := sprintf("%d.%02d", [floor(cents / 100), cents % 100]) if cents := round(x * 100)
+
+# --- KServe cold start (the batch-cold-start policy) -------------------------------------------
+
+# The artifact download rate of a KServe predictor: the environment's
+# spec.kserve.storage.remoteMbPerSecond, else the generators' default (generators/modelops/spec.py).
+default_remote_mb_per_second := 500
+
+remote_mb_per_second := v if {
+	v := number(environment_spec.kserve.storage.remoteMbPerSecond)
+	v > 0
+} else := default_remote_mb_per_second
+
+# Seconds an InferenceService scaled to zero needs before it answers: its artifact (the
+# artifact-size annotation) downloaded at remote_mb_per_second, 1 MB being 10^6 bytes. Undefined
+# when the annotation is missing or unreadable.
+cold_start_seconds(isvc) := bytes(isvc.metadata.annotations[artifact_size_annotation]) / (remote_mb_per_second * 1000000)
