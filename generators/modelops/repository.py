@@ -3,7 +3,8 @@
 Loading an environment reads `environment.yaml` and every `models/*.yaml`, validates each
 against its spec model, then runs the checks that need more than one file (file name equals
 `metadata.name`, the server pool exists and can host the framework, artifact URIs are on the
-environment's allowlist, processing steps name real models). All problems of all files are
+environment's allowlist, processing steps name real models, a batch's format and tensor can be
+decided and its output stays clear of its input). All problems of all files are
 collected and raised together, so a PR author sees everything wrong in one run.
 
 `organization.yaml` is read with every environment: a broken one is an error of each command
