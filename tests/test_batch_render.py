@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import find_rendered, run_cli, snapshot
+from modelops.cli import build_parser
 from modelops.plans import WAVES
 from repo_builder import PREFIX, build_repo, environment, model, render_repo
 
@@ -189,6 +190,27 @@ def test_explain_names_where_each_argument_came_from(seldon_repo: Path) -> None:
     assert fields["FP64"]["origin"].startswith("spec.smoke.inputs[0].datatype")
     assert fields["seldon-mesh.models-qa:80"]["source"] == "derived"
     assert fields["Forbid"]["source"] == "platform"
+
+
+def test_the_runner_takes_every_argument(seldon_repo: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The args parse with the real `modelops` parser, once the runner's verb is installed."""
+    parser = build_parser()
+    try:
+        parser.parse_args(["batch", "run", "--help"])
+    except SystemExit as stopped:
+        if stopped.code != 0:
+            pytest.skip("`modelops batch run` (plugins/modelops_plugins/batch) is not "
+                        "installed in this checkout")
+    capsys.readouterr()
+    for name in ("scorer", "ranker"):
+        job = f"batch-{name}-29400000"  # what the downward API hands the pod
+        args = [a.replace("$(MODELOPS_BATCH_RUN_ID)", job) for a in
+                args_of(cronjob(seldon_repo, "qa", name))]
+        parsed = parser.parse_args(args)
+        assert (parsed.url, parsed.model, parsed.run_id) == ("seldon-mesh.models-qa:80",
+                                                            name, job)
+        assert parsed.input.startswith(PREFIX) and parsed.output.startswith(PREFIX)
 
 
 @pytest.mark.skipif(not os.environ.get("MODELOPS_CRD_DIR"),
