@@ -333,7 +333,7 @@ def test_argocd_cm_holds_exactly_the_lua_files() -> None:
         f"resource.customizations.health.{p.parent.parent.name}_{p.parent.name}":
             p.read_text(encoding="utf-8")
         for p in (ARGOCD / "health").glob("*/*/health.lua")}
-    assert len(expected) == 5
+    assert len(expected) == 9
     assert built[0]["data"] == expected
     assert built[0]["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == \
         "Prune=false,ServerSideApply=true"

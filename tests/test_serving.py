@@ -21,6 +21,9 @@ from conftest import run_cli
 from modelops import monitoring
 from repo_builder import build_repo, environment, model
 from serving import FEATURES, MLSERVER, MLServer, infer_json, train_models
+from smoke_cases import checks as lines
+from smoke_cases import url_of
+from smoke_cases import write_request as payload
 
 pytestmark = [
     pytest.mark.slow,
@@ -58,29 +61,6 @@ def server(work: Path, reference: np.ndarray[Any, Any]) -> Iterator[MLServer]:
           f"{mlserver.startup_seconds:.1f} s")
     yield mlserver
     mlserver.stop()
-
-
-def payload(tmp_path: Path, shape: list[int], name: str = "request.json") -> Path:
-    count = int(np.prod(shape))
-    body = {"inputs": [{"name": "predict", "datatype": "FP64", "shape": shape,
-                        "data": np.linspace(-1, 1, count).round(3).tolist()}]}
-    path = tmp_path / name
-    path.write_text(json.dumps(body))
-    return path
-
-
-def url_of(server: MLServer, protocol: str) -> str:
-    return server.grpc_url if protocol == "grpc" else server.http_url
-
-
-def lines(stdout: str) -> dict[str, tuple[str, str]]:
-    """The report as {check: (status, detail)}."""
-    found = {}
-    for line in stdout.splitlines():
-        match = re.match(r"  (PASS|FAIL|SKIP)  (.+?)(?:\s{2,}(.*))?$", line)
-        if match:
-            found[match[2].strip()] = (match[1], match[3] or "")
-    return found
 
 
 # ---------------------------------------------------------------- smoke

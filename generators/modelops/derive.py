@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from modelops import batch, batchspec, dashboards, monitoring, runtimes
+from modelops.advice.annotations import advice_annotations
 from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
 from modelops.jobimage import smoke_image
 from modelops.plans import ObjectPlan
@@ -199,7 +200,8 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     plans: list[ObjectPlan] = []
     main_extra: dict[str, Any] = {
         "annotations": {"modelops.dev/artifact-size": from_spec(spec.artifact.size,
-                                                                "spec.artifact.size")},
+                                                                "spec.artifact.size"),
+                        **advice_annotations(spec_env, spec)},
     }
     if spec.logger is not None:
         main_extra["logger_percent"] = from_spec(spec.logger.percent, "spec.logger.percent")

@@ -17,6 +17,8 @@ model at a time and:
 Seldon schedules in arrival order; the plan uses name order, which is how Argo CD applies the
 Models of one sync wave. A model without `spec.memory` counts as 0 bytes, exactly as in Seldon.
 The plan reads manifests (rendered or hand-made), not specs, so it judges what is applied.
+KServe models have no Server to be placed on: `plan_kserve` plans their pods against the
+environment's KServe capacity, and its report sits beside the pools'.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from modelops.plan_kserve import KServeModelReport, KServeReport, Resources, plan_kserve
+from modelops.policy.inputs import environment_document
 from modelops.quantity import parse_bytes
 from modelops.runtimes import AGENT_CONTAINER, DEFAULT_CAPABILITIES, INFERENCE_CONTAINER
 
@@ -112,6 +116,7 @@ class PlanReport(TypedDict):
     environment: str
     pools: list[PoolReport]
     placements: list[PlacementReport]
+    kserve: KServeReport | None
 
 
 def _kind(obj: Mapping[str, Any], kind: str) -> bool:
@@ -217,21 +222,25 @@ def _short_reason(pool: Pool, model: ModelDemand, fit: int) -> str:
 
 
 def plan_objects(environment: str, objects: Iterable[Mapping[str, Any]]) -> PlanReport:
-    """Simulate placement for the Servers and Models among `objects`."""
+    """Simulate placement for the Servers and Models among `objects`, and plan the
+    InferenceServices against the environment's KServe capacity."""
     pools: list[Pool] = []
     models: list[ModelDemand] = []
-    for obj in objects:
+    manifests = list(objects)
+    for obj in manifests:
         if _kind(obj, "Server"):
             pools.append(pool_from_server(obj))
         elif _kind(obj, "Model"):
             models.append(demand_from_model(obj))
     placements = schedule(pools, models)
+    kserve = plan_kserve(manifests, environment_document(manifests) or {})
     return {"environment": environment,
             "pools": [_pool_report(pool, placements) for pool in sorted(pools,
                                                                         key=lambda p: p.name)],
             "placements": [{"model": p.model, "outcome": p.outcome, "server": p.server,
                             "replicas": list(p.replicas), "reason": p.reason}
-                           for p in placements]}
+                           for p in placements],
+            "kserve": kserve}
 
 
 def _pool_report(pool: Pool, placements: list[Placement]) -> PoolReport:
@@ -260,7 +269,54 @@ def human_bytes(count: int) -> str:
 
 
 def failures(report: PlanReport) -> list[PlacementReport]:
-    return [p for p in report["placements"] if p["outcome"] == "failed"]
+    """Seldon models that cannot be scheduled, then KServe models whose pods do not fit."""
+    failed = [p for p in report["placements"] if p["outcome"] == "failed"]
+    kserve = report.get("kserve")
+    if kserve is not None:
+        failed += [{"model": m["model"], "outcome": "failed", "server": "kserve",
+                    "replicas": [], "reason": kserve_shortfall(kserve, m)}
+                   for m in kserve["models"] if m["outcome"] == "failed"]
+    return failed
+
+
+def kserve_shortfall(kserve: KServeReport, model: KServeModelReport) -> str:
+    return (f"{model['pods']} pod(s) ({model['counted_at']}) need "
+            f"{resources_text(model['total'])}: more {_and(model['short_of'])} than "
+            f"is left of the {kserve['capacity_source']}")
+
+
+def _and(names: list[str]) -> str:
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def resources_text(r: Resources) -> str:
+    text = f"{human_bytes(r['memory_bytes'])}, {r['cpu_millis'] / 1000:g} cpu"
+    return f"{text}, {r['gpu']} gpu" if r["gpu"] else text
+
+
+def kserve_lines(report: PlanReport, indent: str = "  ") -> list[str]:
+    """The KServe capacity, what is planned on it and what does not fit, as text lines."""
+    kserve = report.get("kserve")
+    if kserve is None:
+        return []
+    lines = []
+    count = len(kserve["models"])
+    if kserve["capacity"] is not None:
+        capacity = kserve["capacity"]
+        load = (kserve["planned"]["memory_bytes"] / capacity["memory_bytes"]
+                if capacity["memory_bytes"] else 0.0)
+        lines.append(f"{indent}kserve ({kserve['capacity_source']}): {count} model(s), "
+                     f"planned {resources_text(kserve['planned'])} of "
+                     f"{resources_text(capacity)} (memory load {load:.2f}); at maxReplicas "
+                     f"{resources_text(kserve['at_max'])}")
+    else:
+        lines.append(f"{indent}kserve: {count} model(s), planned "
+                     f"{resources_text(kserve['planned'])} against no declared capacity")
+    lines += [f"{indent}WARNING {warning}" for warning in kserve["warnings"]]
+    for model in kserve["models"]:
+        if model["outcome"] == "failed":
+            lines.append(f"{indent}FAILED {model['model']}: {kserve_shortfall(kserve, model)}")
+    return lines
 
 
 def format_text(reports: list[PlanReport]) -> str:
@@ -282,4 +338,5 @@ def format_text(reports: list[PlanReport]) -> str:
             if placement["outcome"] != "scheduled":
                 lines.append(f"  {placement['outcome'].upper()} {placement['model']}: "
                              f"{placement['reason']}")
+        lines += kserve_lines(report)
     return "\n".join(lines) + "\n"

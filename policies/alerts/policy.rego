@@ -2,7 +2,10 @@
 # environment's PrometheusRule, at thresholds no looser than the environment's. The generator
 # writes one group per environment (`modelops.<env>.models`, covering every model without its own
 # group) and one per model with its own thresholds (`modelops.<env>.model.<name>`); other groups
-# and rules in the same PrometheusRule are ignored. See README.md.
+# and rules in the same PrometheusRule are ignored. A KServe model (an InferenceService) is covered
+# the same way by the KServe alerts (lib.kserve_alerts), whose metrics and units depend on the
+# deployment mode and Knative version: their presence is checked, not their thresholds.
+# See README.md.
 package modelops_policy_alerts
 
 import rego.v1
@@ -10,7 +13,7 @@ import rego.v1
 import data.modelops_lib as lib
 
 # The kinds this policy reports on; the admission plugin leaves it out of other reviews.
-judges := {"Model", "PrometheusRule"}
+judges := {"Model", "PrometheusRule", "InferenceService"}
 
 # Operating brief (DESIGN.md): p99 > 500 ms, error rate > 0.5 %, both over 5 minutes.
 default_p99_latency_ms := 500
@@ -35,6 +38,11 @@ whose := "the environment's" if {
 
 watched_alerts := object.keys(signals)
 
+kserve_alert_names := {name | some name in lib.kserve_alerts}
+
+# The alerts that must cover a primary object of each kind.
+alerts_of := {"Model": watched_alerts, "InferenceService": kserve_alert_names}
+
 # The threshold of each alert, in the unit its expression compares against.
 signals := {
 	"ModelLatencyHigh": {"limit": latency_ms / 1000, "unit": " s", "what": sprintf("%s p99 latency of %v ms", [whose, latency_ms])},
@@ -42,6 +50,9 @@ signals := {
 }
 
 primary(model) if lib.component(model) == "model"
+
+# Every InferenceService serves traffic (its canary is part of it), unless labelled otherwise.
+kserve_primary(isvc) if lib.component(isvc) in {"model", ""}
 
 input_env := lib.environment_name
 
@@ -91,6 +102,10 @@ threshold_problem(alert, t) := sprintf("%s threshold cannot be read from expr (e
 	t > s.limit
 } else := null
 
+problem_of(alert, t) := null if {
+	kserve_alert_names[alert]
+} else := threshold_problem(alert, t)
+
 # --- coverage ------------------------------------------------------------------------------------
 
 # The groups the rules below look into: with a PrometheusRule under review, all of them (it may
@@ -104,8 +119,8 @@ wanted_groups := {n | some file in rule_files; some n in object.keys(file.groups
 alert_index := {name: by_alert |
 	some name in wanted_groups
 	by_alert := {alert: entries |
-		some alert in watched_alerts
-		entries := [{"reviewed": file.reviewed, "problem": threshold_problem(alert, r.threshold)} |
+		some alert in watched_alerts | kserve_alert_names
+		entries := [{"reviewed": file.reviewed, "problem": problem_of(alert, r.threshold)} |
 			some file in rule_files
 			some r in object.get(file.groups, name, [])
 			r.alert == alert
@@ -137,10 +152,13 @@ loose := {[name, alert] |
 # computed once.
 coverage(groups) := [{"model": g.model, "alert": alert, "own": g.own, "shared": g.shared, "group": covering(g.own, g.shared, alert)} |
 	some g in groups
-	some alert in watched_alerts
+	some alert in alerts_of[g.model.kind]
 ]
 
-reviewed_primaries := [m | some m in lib.reviewed_models; primary(m)]
+reviewed_primaries := array.concat(
+	[m | some m in lib.reviewed_models; primary(m)],
+	[s | some s in lib.reviewed_inference_services; kserve_primary(s)],
+)
 
 reviewed_groups := groups_of(reviewed_primaries)
 
@@ -200,7 +218,10 @@ deny contains lib.violation(pr, msg) if {
 	msg := sprintf("group %s appears %d times; Prometheus refuses to load a rule file that repeats a group name", [name, n])
 }
 
-cluster_primaries := [m | some m in lib.cluster; lib.is_seldon(m, "Model"); primary(m)]
+cluster_primaries := array.concat(
+	[m | some m in lib.cluster; lib.is_seldon(m, "Model"); primary(m)],
+	[s | some s in lib.cluster; lib.is_kserve(s, "InferenceService"); kserve_primary(s)],
+)
 
 # Models that stay in the cluster lose coverage when the PrometheusRule under review drops it.
 deny contains lib.violation(pr, msg) if {
@@ -208,5 +229,5 @@ deny contains lib.violation(pr, msg) if {
 	some c in coverage(groups_of(cluster_primaries))
 	c.group == null
 	some pr in reviewed_rule_files
-	msg := sprintf("Model %s: %s", [lib.name(c.model), uncovered(c)])
+	msg := sprintf("%s %s: %s", [c.model.kind, lib.name(c.model), uncovered(c)])
 }

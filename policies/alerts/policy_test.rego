@@ -2,6 +2,8 @@ package modelops_policy_alerts_test
 
 import rego.v1
 
+import data.modelops_lib as lib
+
 import data.modelops_policy_alerts as alerts
 
 model(name, component) := {
@@ -157,4 +159,55 @@ test_malformed_rule_file_does_not_abort if {
 	]
 	result := findings(array.concat([model("fraud", "model")], files), [])
 	count(result) == 2
+}
+
+# --- KServe models -------------------------------------------------------------------------------
+
+isvc(name, labels) := {
+	"apiVersion": "serving.kserve.io/v1beta1",
+	"kind": "InferenceService",
+	"metadata": {"name": name, "namespace": "models-prod", "labels": labels},
+	"spec": {"predictor": {"model": {"runtime": "kserve-sklearnserver"}}},
+}
+
+kserve_latency := rule(lib.kserve_alerts.latency, 500)
+
+kserve_errors := rule(lib.kserve_alerts.errors, 0.005)
+
+test_inference_service_covered_by_the_kserve_alerts if {
+	pr := rules_file([group("modelops.prod.models", [latency(0.5), errors(0.005), kserve_latency, kserve_errors])])
+	count(findings([isvc("churn", {}), pr], [])) == 0
+}
+
+test_inference_service_without_kserve_alerts_denied if {
+	msgs := messages([isvc("churn", {})], [rules_file(env_groups)])
+	count(msgs) == 2
+	some m in msgs
+	contains(m, "no KServeModelLatencyHigh alert covers this model")
+}
+
+test_kserve_alert_in_its_own_group_covers_it if {
+	pr := rules_file([group("modelops.prod.model.churn", [kserve_latency, kserve_errors])])
+	count(findings([isvc("churn", {}), pr], [])) == 0
+}
+
+test_seldon_model_is_not_covered_by_kserve_alerts if {
+	pr := rules_file([group("modelops.prod.models", [kserve_latency, kserve_errors])])
+	count(messages([model("fraud", "model"), pr], [])) == 2
+}
+
+test_inference_service_labelled_otherwise_is_not_primary if {
+	count(findings([isvc("churn", {"app.kubernetes.io/component": "explainer"})], [rules_file(env_groups)])) == 0
+}
+
+test_inference_service_without_prometheus_rule_denied if {
+	msgs := messages([isvc("churn", {})], [])
+	some m in msgs
+	contains(m, "no PrometheusRule in the environment")
+}
+
+test_rule_file_dropping_kserve_coverage_denied if {
+	msgs := messages([rules_file(env_groups)], [isvc("churn", {})])
+	some m in msgs
+	contains(m, "InferenceService churn: no KServeModelLatencyHigh alert")
 }

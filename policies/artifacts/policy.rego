@@ -1,6 +1,7 @@
-# Artifacts: a Model's storageUri must name one immutable, versioned artifact in a store the
-# environment allows, and carry no credentials (rclone reads those from the storage secret).
-# A rollback is a git revert of this URI, so it must mean the same bytes forever. See README.md.
+# Artifacts: the storageUri of a Model (or of an InferenceService's predictor) must name one
+# immutable, versioned artifact in a store the environment allows, and carry no credentials
+# (they come from a storage secret). A rollback is a git revert of this URI, so it must mean the
+# same bytes forever. See README.md.
 package modelops_policy_artifacts
 
 import rego.v1
@@ -8,11 +9,25 @@ import rego.v1
 import data.modelops_lib as lib
 
 # The kinds this policy reports on; the admission plugin leaves it out of other reviews.
-judges := {"Model"}
+judges := {"Model", "InferenceService"}
 
-# Storage schemes Seldon's rclone sidecar reads that the platform accepts; plain http is not
-# (the artifact could be swapped in transit).
+# Storage schemes Seldon's rclone sidecar and KServe's storage initializer both read that the
+# platform accepts; plain http is not (the artifact could be swapped in transit).
 allowed_schemes := {"gs", "s3", "https"}
+
+# KServe also pulls a model from an OCI registry (a ModelCar), by digest only: a tag can be
+# moved to other bytes, a `sha256:` digest cannot.
+kserve_schemes := allowed_schemes | {"oci"}
+
+schemes := {"Model": allowed_schemes, "InferenceService": kserve_schemes}
+
+oci_digest := `@sha256:[0-9a-f]{64}$`
+
+# Where each kind takes its storage credentials from, for the messages.
+secret_hint := {
+	"Model": "the rclone storage secret (spec.secretName)",
+	"InferenceService": "a storage secret on the predictor's service account",
+}
 
 # At least <model>/<version> below the bucket (or host).
 min_path_segments := 2
@@ -67,11 +82,14 @@ shown(uri) := lib.text(uri) if not is_string(uri)
 
 segments(path) := [s | some s in split(path, "/"); s != ""]
 
-storage_uri(model) := object.get(model, ["spec", "storageUri"], "")
+storage_uri(model) := object.get(model, ["spec", "storageUri"], "") if {
+	model.kind == "Model"
+} else := object.get(lib.predictor_model(model), "storageUri", "")
 
-# Every Model under review with its URI parsed once: {"model", "uri", "parts" (null: unparseable)}.
+# Every Model and InferenceService under review with its URI parsed once: {"model", "uri",
+# "parts" (null: unparseable)}.
 reviewed := [{"model": model, "uri": uri, "parts": parsed(uri)} |
-	some model in lib.reviewed_models
+	some model in array.concat(lib.reviewed_models, lib.reviewed_inference_services)
 	uri := storage_uri(model)
 ]
 
@@ -89,8 +107,16 @@ deny contains lib.violation(entry.model, msg) if {
 
 deny contains lib.violation(entry.model, msg) if {
 	some entry in uris
-	not entry.parts.scheme in allowed_schemes
-	msg := sprintf("storageUri scheme %s is not allowed; use one of %s", [lib.text(entry.parts.scheme), lib.text(concat(", ", sort(allowed_schemes)))])
+	allowed := schemes[entry.model.kind]
+	not entry.parts.scheme in allowed
+	msg := sprintf("storageUri scheme %s is not allowed; use one of %s", [lib.text(entry.parts.scheme), lib.text(concat(", ", sort(allowed)))])
+}
+
+deny contains lib.violation(entry.model, msg) if {
+	some entry in uris
+	entry.parts.scheme == "oci"
+	not regex.match(oci_digest, entry.uri)
+	msg := sprintf("storageUri %s is an OCI image without a digest; pin it as oci://host/repository@sha256:<64 hex digits> so a rollback restores the same bytes", [shown(entry.uri)])
 }
 
 # "latest" as a word anywhere in the path, tag or query: model-latest, latest/, :latest.
@@ -102,8 +128,10 @@ deny contains lib.violation(entry.model, msg) if {
 	msg := sprintf("storageUri %s points at a moving 'latest' artifact; pin an immutable version so a rollback restores the same bytes", [shown(entry.uri)])
 }
 
+# An OCI reference names its version by digest, so the repository alone may follow the host.
 deny contains lib.violation(entry.model, msg) if {
 	some entry in uris
+	entry.parts.scheme != "oci"
 	n := count(segments(entry.parts.path))
 	n < min_path_segments
 	msg := sprintf("storageUri %s has %d path segment(s) below the bucket; it needs at least bucket/model/version (%d)", [shown(entry.uri), n, min_path_segments])
@@ -119,7 +147,7 @@ deny contains lib.violation(entry.model, msg) if {
 deny contains lib.violation(entry.model, msg) if {
 	some entry in uris
 	contains(entry.parts.authority, "@")
-	msg := sprintf("storageUri %s carries credentials (user:password@ before the host); use the rclone storage secret (spec.secretName)", [shown(entry.uri)])
+	msg := sprintf("storageUri %s carries credentials (user:password@ before the host); use %s", [shown(entry.uri), secret_hint[entry.model.kind]])
 }
 
 deny contains lib.violation(entry.model, msg) if {
@@ -131,5 +159,5 @@ deny contains lib.violation(entry.model, msg) if {
 		name in credential_params
 	}
 	count(found) > 0
-	msg := sprintf("storageUri %s carries credentials in its query (%s); signed URLs expire and leak through git history, use the rclone storage secret (spec.secretName)", [shown(entry.uri), lib.text(concat(", ", sort(found)))])
+	msg := sprintf("storageUri %s carries credentials in its query (%s); signed URLs expire and leak through git history, use %s", [shown(entry.uri), lib.text(concat(", ", sort(found))), secret_hint[entry.model.kind]])
 }

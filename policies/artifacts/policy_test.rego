@@ -115,3 +115,57 @@ test_s3_presigned_and_sas_denied if {
 test_harmless_query_allowed if {
 	count(messages("https://models.acme.internal/fraud/v3?generation=1700000000", {})) == 0
 }
+
+# --- InferenceServices ---------------------------------------------------------------------------
+
+isvc(uri) := {
+	"apiVersion": "serving.kserve.io/v1beta1",
+	"kind": "InferenceService",
+	"metadata": {"name": "churn", "namespace": "models"},
+	"spec": {"predictor": {"model": {"runtime": "kserve-sklearnserver", "storageUri": uri}}},
+}
+
+isvc_messages(uri, environment) := msgs if {
+	msgs := {v.msg | some v in artifacts.deny} with input as {"environment": environment, "objects": [isvc(uri)], "cluster": []}
+}
+
+digest := "sha256:4f9d3c1e8a7b6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c"
+
+test_inference_service_versioned_uri_allowed if {
+	count(isvc_messages("gs://acme-models-prod/churn/2026-11-02-a1b2c3", {})) == 0
+}
+
+test_inference_service_oci_digest_allowed if {
+	count(isvc_messages(sprintf("oci://registry.acme.internal/churn@%s", [digest]), {})) == 0
+}
+
+test_inference_service_oci_tag_denied if {
+	only(isvc_messages("oci://registry.acme.internal/models/churn:v3", {}), "OCI image without a digest")
+}
+
+test_inference_service_oci_short_digest_denied if {
+	only(isvc_messages("oci://registry.acme.internal/churn@sha256:4f9d", {}), "OCI image without a digest")
+}
+
+test_oci_is_not_for_seldon if {
+	only(messages(sprintf("oci://registry.acme.internal/churn@%s", [digest]), {}), "scheme oci is not allowed; use one of gs, https, s3")
+}
+
+test_inference_service_without_model_has_no_uri if {
+	obj := json.patch(isvc(""), [{"op": "remove", "path": "/spec/predictor/model"}])
+	msgs := {v.msg | some v in artifacts.deny} with input as {"environment": {}, "objects": [obj], "cluster": []}
+	only(msgs, "is not an absolute URI")
+}
+
+test_inference_service_latest_denied if {
+	only(isvc_messages("gs://acme-models-prod/churn/latest", {}), "a moving 'latest' artifact")
+}
+
+test_inference_service_outside_prefixes_denied if {
+	only(isvc_messages("gs://acme-models-dev/churn/v1", env(["gs://acme-models-prod/"])), "outside the environment's allowed prefixes")
+}
+
+test_inference_service_credentials_name_its_secret if {
+	only(isvc_messages("s3://acme-models/churn/v1?X-Amz-Signature=abc", {}), "a storage secret on the predictor's service account")
+	only(isvc_messages("https://user:pw@models.acme.internal/churn/v1", {}), "a storage secret on the predictor's service account")
+}

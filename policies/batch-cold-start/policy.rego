@@ -48,12 +48,16 @@ timeout_seconds(call) := lib.number(flag_value(call.args, "--timeout"))
 
 has_timeout(call) if timeout_seconds(call)
 
-has_cold_start(s) if lib.cold_start_seconds(s)
+# The estimated load of a scaled-to-zero model (lib.model_load_seconds) from the artifact size
+# the generators annotate it with; undefined when the annotation is missing or unreadable.
+cold_start_seconds(s) := lib.model_load_seconds(lib.bytes(s.metadata.annotations[lib.artifact_size_annotation]))
+
+has_cold_start(s) if cold_start_seconds(s)
 
 deny contains lib.violation(call.cronjob, msg) if {
 	some call in batch_calls
 	s := scaled_to_zero(call)
-	load := lib.cold_start_seconds(s)
+	load := cold_start_seconds(s)
 	timeout := timeout_seconds(call)
 	timeout <= load
 	msg := sprintf("--timeout %s s does not exceed the cold start of InferenceService %s (minReplicas 0): %s of artifact at %s MB/s is about %s s to load, so the first request of every run times out", [lib.text(timeout), lib.text(call.model), lib.text(s.metadata.annotations[lib.artifact_size_annotation]), lib.text(lib.remote_mb_per_second), lib.fixed2(load)])

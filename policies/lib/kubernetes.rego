@@ -311,18 +311,98 @@ is_drift_detector(model) if {
 # "2.00" in regopy; this prints "2.00" in both, so every engine gives the same message.
 fixed2(x) := sprintf("%d.%02d", [floor(cents / 100), cents % 100]) if cents := round(x * 100)
 
-# --- KServe cold start (the batch-cold-start policy) -------------------------------------------
+# --- the base of a change: input.previous --------------------------------------------------------
 
-# The artifact download rate of a KServe predictor: the environment's
-# spec.kserve.storage.remoteMbPerSecond, else the generators' default (generators/modelops/spec.py).
+# "kind/namespace/name" -> the object as it was before the change under review: in `modelops
+# check --base`, the base's rendered version of each reviewed object the change modifies; at
+# admission, an UPDATE's oldObject. {} otherwise (a new object, CI without a base, a CREATE).
+previous := p if {
+	p := input.previous
+	is_object(p)
+} else := {}
+
+previous_key(obj) := sprintf("%s/%s/%s", [object.get(obj, "kind", ""), object.get(obj, ["metadata", "namespace"], ""), name(obj)])
+
+# The object as it was before the change; undefined for a new or unchanged object.
+previous_of(obj) := p if {
+	p := previous[previous_key(obj)]
+	is_object(p)
+}
+
+# --- KServe objects (serving.kserve.io) ----------------------------------------------------------
+
+kserve_api := "serving.kserve.io/"
+
+is_kserve(obj, kind) if {
+	obj.kind == kind
+	startswith(object.get(obj, "apiVersion", ""), kserve_api)
+}
+
+reviewed_inference_services := [s | some s in input.objects; is_kserve(s, "InferenceService")]
+
+deployment_mode_annotation := "serving.kserve.io/deploymentMode"
+
+autoscaler_class_annotation := "serving.kserve.io/autoscalerClass"
+
+# KServe's deployment modes since v0.16, and the deprecated names of the same modes
+# (research/kserve.md "The object"; generators/modelops/spec.py DEPLOYMENT_MODE_ALIASES).
+deployment_modes := {"Knative", "Standard"}
+
+deployment_mode_aliases := {"Serverless": "Knative", "RawDeployment": "Standard"}
+
+# The mode an object is deployed in, an alias resolved; undefined when unset or unknown.
+deployment_mode(obj) := m if {
+	m := annotation(obj, deployment_mode_annotation)
+	m in deployment_modes
+}
+
+deployment_mode(obj) := deployment_mode_aliases[annotation(obj, deployment_mode_annotation)]
+
+# The predictor's model: {modelFormat, runtime, protocolVersion, storageUri, resources}; {}
+# when the predictor has none (a custom container or a framework shorthand).
+predictor_model(isvc) := m if {
+	m := isvc.spec.predictor.model
+	is_object(m)
+} else := {}
+
+predictor(isvc) := p if {
+	p := isvc.spec.predictor
+	is_object(p)
+} else := {}
+
+# The environment's KServe settings (environment.yaml spec.kserve); {} without them.
+kserve_settings := s if {
+	s := environment_spec.kserve
+	is_object(s)
+} else := {}
+
+# The same defaults as generators/modelops/spec.py (StorageBandwidth, KServeSettings): Knative
+# Serving's own progress-deadline default is 600 s.
 default_remote_mb_per_second := 500
 
+default_progress_deadline_seconds := 600
+
 remote_mb_per_second := v if {
-	v := number(environment_spec.kserve.storage.remoteMbPerSecond)
+	v := kserve_settings.storage.remoteMbPerSecond
+	is_number(v)
 	v > 0
 } else := default_remote_mb_per_second
 
-# Seconds an InferenceService scaled to zero needs before it answers: its artifact (the
-# artifact-size annotation) downloaded at remote_mb_per_second, 1 MB being 10^6 bytes. Undefined
-# when the annotation is missing or unreadable.
-cold_start_seconds(isvc) := bytes(isvc.metadata.annotations[artifact_size_annotation]) / (remote_mb_per_second * 1000000)
+progress_deadline_seconds := v if {
+	v := kserve_settings.progressDeadlineSeconds
+	is_number(v)
+	v > 0
+} else := default_progress_deadline_seconds
+
+# Seconds to read `size_bytes` at `mb_per_second` (MB = 10^6 bytes): how long a model takes to
+# load. modelops.advice.coldstart.load_seconds is the same formula for `modelops advise`.
+load_seconds(size_bytes, mb_per_second) := size_bytes / (mb_per_second * 1000000)
+
+# Estimated seconds to load an artifact of `size` bytes: its download from remote storage at the
+# environment's bandwidth. A node's local model cache is faster, but a new artifact's first
+# rollout always downloads it.
+model_load_seconds(size) := load_seconds(size, remote_mb_per_second)
+
+# The alerts that cover a KServe model in the environment's PrometheusRule (rendered by
+# generators/modelops/kserve*.py): signal -> alert name.
+kserve_alerts := {"latency": "KServeModelLatencyHigh", "errors": "KServeModelErrorRateHigh"}

@@ -115,3 +115,32 @@ test_an_alibi_detect_model_is_a_detector_without_labels if {
 	lib.is_drift_detector({"spec": {"requirements": ["mlserver", "alibi-detect"]}})
 	not lib.is_drift_detector({"spec": {"requirements": ["sklearn"]}})
 }
+
+# --- KServe and the base of a change -------------------------------------------------------------
+
+with_mode(mode) := {"kind": "InferenceService", "metadata": {"name": "m", "namespace": "ns", "annotations": {"serving.kserve.io/deploymentMode": mode}}}
+
+test_deployment_mode_resolves_deprecated_names if {
+	lib.deployment_mode(with_mode("Knative")) == "Knative"
+	lib.deployment_mode(with_mode("Serverless")) == "Knative"
+	lib.deployment_mode(with_mode("RawDeployment")) == "Standard"
+	not lib.deployment_mode(with_mode("ModelMesh"))
+	not lib.deployment_mode({"kind": "InferenceService", "metadata": {"name": "m"}})
+}
+
+test_previous_of_finds_the_object_by_kind_namespace_and_name if {
+	old := with_mode("Knative")
+	d := {"environment": {}, "objects": [], "cluster": [], "previous": {"InferenceService/ns/m": old}}
+	lib.previous_of(with_mode("Standard")) == old with input as d
+	not lib.previous_of(object.union(with_mode("Standard"), {"metadata": {"name": "other"}})) with input as d
+}
+
+test_previous_is_empty_without_one if {
+	lib.previous == {} with input as {"environment": {}, "objects": [], "cluster": []}
+	lib.previous == {} with input as {"environment": {}, "objects": [], "cluster": [], "previous": []}
+}
+
+test_load_seconds_is_size_over_bandwidth if {
+	lib.load_seconds(140000000000, 500) == 280
+	lib.load_seconds(140000000000, 3500) == 40
+}

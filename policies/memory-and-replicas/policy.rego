@@ -1,7 +1,8 @@
 # Memory and replicas: Seldon places a Model by spec.memory (unset counts as 0 bytes) and keeps
 # between minReplicas and maxReplicas replicas of it. Memory must be set and hold the artifact;
-# an environment may require a replica floor (prod: 2); the bounds must be consistent.
-# See README.md.
+# an environment may require a replica floor (prod: 2); the bounds must be consistent. A KServe
+# predictor holds its one model in its own pod: its memory request must equal its limit and hold
+# the artifact with room for the runtime. See README.md.
 package modelops_policy_memory_and_replicas
 
 import rego.v1
@@ -9,7 +10,7 @@ import rego.v1
 import data.modelops_lib as lib
 
 # The kinds this policy reports on; the admission plugin leaves it out of other reviews.
-judges := {"Model"}
+judges := {"Model", "InferenceService"}
 
 env_min_replicas := n if {
 	n := lib.environment_spec.limits.minReplicas
@@ -29,9 +30,10 @@ spec_of(model) := model.spec if {
 	is_object(model.spec)
 } else := {}
 
-# The reviewed Models' memory and artifact size strings -> bytes (absent when unparseable).
+# The reviewed Models' and InferenceServices' memory and artifact size strings -> bytes (absent
+# when unparseable).
 bytes := {raw: b |
-	some raw in {f.raw | some f in facts} | {f.size_raw | some f in facts}
+	some raw in {f.raw | some f in facts} | {f.size_raw | some f in facts} | kserve_quantities
 	b := lib.bytes(raw)
 }
 
@@ -61,7 +63,7 @@ deny contains lib.violation(f.model, msg) if {
 }
 
 deny contains lib.violation(f.model, msg) if {
-	some f in facts
+	some f in array.concat(facts, kserve_facts)
 	f.size_raw != null
 	not bytes[f.size_raw]
 	msg := sprintf("annotation %s %s is not a Kubernetes quantity of bytes, so memory cannot be checked against it", [size_key, lib.text(f.size_raw)])
@@ -106,4 +108,59 @@ deny contains lib.violation(f.model, msg) if {
 	is_number(replicas)
 	max < replicas
 	msg := sprintf("maxReplicas %v is below replicas %v", [max, replicas])
+}
+
+# --- KServe predictors ---------------------------------------------------------------------------
+
+# A predictor's memory holds the runtime process and the model deserialised from its artifact,
+# which takes more than the file: at least this many times the artifact size.
+kserve_memory_per_artifact := 1.2
+
+# {"model" (the InferenceService), "request", "limit", "size_raw"}; null where unset.
+kserve_facts := [{"model": isvc, "request": object.get(resources, ["requests", "memory"], null), "limit": object.get(resources, ["limits", "memory"], null), "size_raw": object.get(isvc, ["metadata", "annotations", size_key], null)} |
+	some isvc in lib.reviewed_inference_services
+	resources := resources_of(isvc)
+]
+
+resources_of(isvc) := r if {
+	r := lib.predictor_model(isvc).resources
+	is_object(r)
+} else := {}
+
+kserve_quantities := {q | some f in kserve_facts; some q in [f.request, f.limit, f.size_raw]}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in kserve_facts
+	f.request == null
+	msg := "spec.predictor.model.resources.requests.memory is not set: the scheduler places the predictor as if it needed no memory"
+}
+
+deny contains lib.violation(f.model, msg) if {
+	some f in kserve_facts
+	some [field, q] in [["requests", f.request], ["limits", f.limit]]
+	q != null
+	not bytes[q]
+	msg := sprintf("spec.predictor.model.resources.%s.memory %s is not a Kubernetes quantity of bytes (e.g. 1536Mi)", [field, lib.text(q)])
+}
+
+# Guaranteed memory: a pod using more than its request is the first evicted under node pressure,
+# and one without a limit can take the node's memory from its neighbours.
+deny contains lib.violation(f.model, msg) if {
+	some f in kserve_facts
+	bytes[f.request]
+	not same_bytes(f.request, f.limit)
+	msg := sprintf("memory request %s and limit %s differ: set resources.limits.memory equal to requests.memory, so the predictor is neither evicted first nor takes its neighbours' memory", [lib.text(f.request), quantity(f.limit)])
+}
+
+same_bytes(a, b) if bytes[a] == bytes[b]
+
+quantity(q) := "unset" if {
+	q == null
+} else := lib.text(q)
+
+deny contains lib.violation(f.model, msg) if {
+	some f in kserve_facts
+	need := bytes[f.size_raw] * kserve_memory_per_artifact
+	bytes[f.request] < need
+	msg := sprintf("memory request %s is less than %v x the artifact size %s (annotation %s): the runtime would run out of memory loading the model", [lib.text(f.request), lib.text(kserve_memory_per_artifact), lib.text(f.size_raw), size_key])
 }

@@ -102,3 +102,59 @@ test_max_equal_to_min_allowed if {
 test_unset_max_is_not_compared if {
 	count(messages(json.remove(model({"replicas": 3, "minReplicas": 3}, {}), ["spec/maxReplicas"]), {})) == 0
 }
+
+# --- KServe predictors ---------------------------------------------------------------------------
+
+isvc(size, resources) := {
+	"apiVersion": "serving.kserve.io/v1beta1",
+	"kind": "InferenceService",
+	"metadata": {"name": "churn", "namespace": "models", "annotations": {"modelops.dev/artifact-size": size}},
+	"spec": {"predictor": {"model": {"runtime": "kserve-sklearnserver", "resources": resources}}},
+}
+
+isvc_denies(obj) := msgs if {
+	msgs := {v.msg | some v in policy.deny} with input as {"environment": {}, "objects": [obj], "cluster": []}
+}
+
+guaranteed(memory) := {"requests": {"cpu": "1", "memory": memory}, "limits": {"memory": memory}}
+
+isvc_only(obj, text) if {
+	msgs := isvc_denies(obj)
+	count(msgs) == 1
+	some m in msgs
+	contains(m, text)
+}
+
+test_predictor_with_room_for_its_artifact_allowed if {
+	count(isvc_denies(isvc("180Mi", guaranteed("1Gi")))) == 0
+}
+
+test_predictor_memory_unset_denied if {
+	isvc_only(isvc("180Mi", {"requests": {"cpu": "1"}}), "requests.memory is not set")
+}
+
+test_predictor_limit_differs_denied if {
+	isvc_only(isvc("180Mi", {"requests": {"memory": "1Gi"}, "limits": {"memory": "2Gi"}}), "memory request 1Gi and limit 2Gi differ")
+}
+
+test_predictor_limit_unset_denied if {
+	isvc_only(isvc("180Mi", {"requests": {"memory": "1Gi"}}), "memory request 1Gi and limit unset differ")
+}
+
+test_predictor_equal_in_other_units_allowed if {
+	count(isvc_denies(isvc("180Mi", {"requests": {"memory": "1Gi"}, "limits": {"memory": "1024Mi"}}))) == 0
+}
+
+test_predictor_below_artifact_factor_denied if {
+	isvc_only(isvc("1Gi", guaranteed("1100Mi")), "less than 1.2 x the artifact size 1Gi")
+}
+
+test_predictor_unparseable_memory_denied if {
+	msgs := isvc_denies(isvc("180Mi", guaranteed("lots")))
+	some m in msgs
+	contains(m, "requests.memory lots is not a Kubernetes quantity")
+}
+
+test_predictor_unparseable_artifact_size_denied if {
+	isvc_only(isvc("big", guaranteed("1Gi")), "annotation modelops.dev/artifact-size big is not a Kubernetes quantity")
+}

@@ -1,7 +1,8 @@
 # Probe windows: the kubelet restarts an inference container (mlserver/triton) that has not
 # passed its startup probe within initialDelaySeconds + periodSeconds x failureThreshold. A pool
 # that may host a large artifact needs a longer window, but not an unbounded one: a hung server
-# must still be restarted. See README.md.
+# must still be restarted. A KServe model in Knative mode must load well within Knative's progress
+# deadline, or the revision fails before the model is up (kserve#1247). See README.md.
 package modelops_policy_probe_windows
 
 import rego.v1
@@ -9,7 +10,7 @@ import rego.v1
 import data.modelops_lib as lib
 
 # The kinds this policy reports on; the admission plugin leaves it out of other reviews.
-judges := {"Model", "Server"}
+judges := {"Model", "Server", "InferenceService"}
 
 min_window := 60
 
@@ -182,4 +183,19 @@ sane_timeout(timeout, period) if {
 	is_number(period)
 	timeout >= 1
 	timeout <= period
+}
+
+# --- KServe: the model's load time against Knative's progress deadline -------------------------
+
+# The download estimate (lib.model_load_seconds) may take at most this share of the deadline:
+# pulling the runtime image, starting it and deserialising the model come on top of it.
+load_deadline_share := 0.5
+
+deny contains lib.violation(isvc, msg) if {
+	some isvc in lib.reviewed_inference_services
+	lib.deployment_mode(isvc) == "Knative"
+	size := lib.bytes(lib.annotation(isvc, lib.artifact_size_annotation))
+	load := lib.model_load_seconds(size)
+	load > lib.progress_deadline_seconds * load_deadline_share
+	msg := sprintf("artifact %s takes about %s s to download at %s MB/s, more than half of Knative's progress deadline of %s s: the revision would fail before the model loads (kserve#1247); raise spec.kserve.progressDeadlineSeconds, serve it in Standard mode, or use a local model cache", [lib.text(lib.annotation(isvc, lib.artifact_size_annotation)), lib.text(ceil(load)), lib.text(lib.remote_mb_per_second), lib.text(lib.progress_deadline_seconds)])
 }

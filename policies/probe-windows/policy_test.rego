@@ -2,6 +2,8 @@ package modelops_policy_probe_windows_test
 
 import rego.v1
 
+import data.modelops_lib as lib
+
 import data.modelops_policy_probe_windows as probe_windows
 
 # A Server whose inference container carries `probes` (e.g. {"startupProbe": {...}}).
@@ -169,4 +171,53 @@ test_sane_readiness_timeout_is_quiet if {
 	d := doc([server("pool", {}, probes)], [])
 	count(probe_windows.warn) == 0 with input as d
 	count(probe_windows.deny) == 0 with input as d
+}
+
+# --- KServe: load time against the progress deadline ---------------------------------------------
+
+isvc(mode, size) := {
+	"apiVersion": "serving.kserve.io/v1beta1",
+	"kind": "InferenceService",
+	"metadata": {"name": "llm", "namespace": "models", "annotations": {"serving.kserve.io/deploymentMode": mode, "modelops.dev/artifact-size": size}},
+	"spec": {"predictor": {"model": {"runtime": "kserve-huggingfaceserver"}}},
+}
+
+kserve_env(deadline, mb) := {"metadata": {"name": "prod"}, "spec": {"kserve": {"progressDeadlineSeconds": deadline, "storage": {"remoteMbPerSecond": mb}}}}
+
+isvc_denies(obj, environment) := msgs if {
+	msgs := {v.msg | some v in probe_windows.deny} with input as {"environment": environment, "objects": [obj], "cluster": []}
+}
+
+test_small_knative_model_loads_in_time if {
+	count(isvc_denies(isvc("Knative", "10Gi"), {})) == 0
+}
+
+test_large_knative_model_at_default_bandwidth_denied if {
+	# 160 GB at 500 MB/s: 320 s, more than half of the default 600 s deadline.
+	msgs := isvc_denies(isvc("Knative", "160G"), {})
+	count(msgs) == 1
+	some m in msgs
+	contains(m, "about 320 s to download at 500 MB/s, more than half of Knative's progress deadline of 600 s")
+}
+
+test_environment_bandwidth_and_deadline_are_used if {
+	count(isvc_denies(isvc("Knative", "160G"), kserve_env(1200, 500))) == 0
+	count(isvc_denies(isvc("Knative", "10G"), kserve_env(600, 10))) == 1
+}
+
+test_standard_mode_has_no_progress_deadline if {
+	count(isvc_denies(isvc("Standard", "160G"), {})) == 0
+}
+
+test_deprecated_knative_name_is_knative if {
+	count(isvc_denies(isvc("Serverless", "160G"), {})) == 1
+}
+
+test_unreadable_size_is_left_to_the_memory_policy if {
+	count(isvc_denies(isvc("Knative", "huge"), {})) == 0
+}
+
+test_load_estimate_is_size_over_bandwidth if {
+	lib.model_load_seconds(1000000000) == 2 with input as {"environment": {}, "objects": [], "cluster": []}
+	lib.model_load_seconds(1000000000) == 10 with input as {"environment": kserve_env(600, 100), "objects": [], "cluster": []}
 }

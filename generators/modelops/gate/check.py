@@ -31,6 +31,7 @@ from modelops.gate.scope import FULL, EnvironmentScope, changed_paths, scope_of_
 from modelops.placeholders import placeholder_warnings
 from modelops.plan import PlanReport, failures, plan_objects
 from modelops.policy import Finding, PolicyEngine, build_input, environment_document
+from modelops.policy.inputs import previous_key
 from modelops.repository import ENVIRONMENTS_DIR, RENDERED_DIR, Repository
 
 MODEL_FIELDS = ("storageUri", "memory", "replicas", "minReplicas", "maxReplicas", "server")
@@ -203,22 +204,28 @@ def _evaluate(repo: Repository, env: str, scope: EnvironmentScope, engine: Polic
     """Policies and plan for one environment.
 
     `texts` are the in-scope objects as JSON, straight from validation: they go to the engine
-    without becoming Python objects; only Models and Servers (for the plan) and the
-    environment's settings are decoded. Context outside the scope is read from the tree.
+    without becoming Python objects; only Models, Servers and InferenceServices (for the
+    plan) and the environment's settings are decoded. Context outside the scope is read from
+    the tree. With a base, every in-scope object is decoded, and those the change modifies go
+    to the policies as they were at the base too (the input's `previous`).
     """
     context = read_rendered(repo, env, lambda rel: is_context(rel) and not scope.accepts(rel))
     now: dict[str, Manifest] = dict(context)
     for rel, text in texts.items():
-        if kind_of(rel) in ("model", "server", "configmap") or commit is not None:
+        if kind_of(rel) in ("model", "server", "configmap", "inferenceservice") \
+                or commit is not None:
             now[rel] = json.loads(text)
     environment = environment_document(now.values()) or {}
+    before = _rendered_at(repo, commit, env, now, changed) if commit is not None else {}
+    previous = {previous_key(before[rel]): before[rel] for rel in sorted(texts)
+                if rel in before and before[rel] != now[rel]}
     document = (f'{{"environment":{json.dumps(environment)},'
                 f'"objects":[{",".join(texts[rel] for rel in sorted(texts))}],'
-                f'"cluster":{json.dumps(list(context.values()))}}}')
+                f'"cluster":{json.dumps(list(context.values()))},'
+                f'"previous":{json.dumps(previous)}}}')
     result = EnvironmentResult(env, scope, len(texts), engine.evaluate_json(document),
                                plan_objects(env, now.values()))
     if commit is not None:
-        before = _rendered_at(repo, commit, env, now, changed)
         base_reviewed, base_context = _split(before, scope.accepts)
         result.base_findings = (engine.evaluate(build_input(base_reviewed, base_context))
                                 if before else [])

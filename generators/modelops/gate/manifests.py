@@ -3,7 +3,7 @@
 Rendered files are named `environment/<kind>-<name>.yaml` (environment-wide objects) or
 `models/<model>.<kind>-<name>.yaml` (one model's objects), so a file's model and kind are known
 from its path without parsing it. Policies and the plan need, besides the objects under review,
-only the environment-wide objects and every Model (`CONTEXT`), which is ~1/6 of the files.
+only the environment-wide objects, every Model and every InferenceService (`is_context`).
 """
 
 from __future__ import annotations
@@ -42,9 +42,15 @@ def kind_of(rel: str) -> str:
     return name.split("-", 1)[0]
 
 
+# The per-model kinds rules and the plan look up across models: Seldon Models (placement,
+# pools) and KServe InferenceServices (their capacity, GPU packing).
+CONTEXT_KINDS = ("model", "inferenceservice")
+
+
 def is_context(rel: str) -> bool:
-    """Environment-wide objects and every Model: what rules and the plan look things up in."""
-    return rel.startswith(ENVIRONMENT_FILES) or kind_of(rel) == "model"
+    """Environment-wide objects, every Model and every InferenceService: what rules and the
+    plan look things up in."""
+    return rel.startswith(ENVIRONMENT_FILES) or kind_of(rel) in CONTEXT_KINDS
 
 
 _paths: list[Path] = []

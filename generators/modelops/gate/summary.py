@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.gate.check import CheckReport, EnvironmentResult, ModelChange
-from modelops.plan import PoolReport, human_bytes
+from modelops.plan import PoolReport, human_bytes, kserve_lines, resources_text
+from modelops.plan_kserve import KServeReport
 from modelops.policy import Finding
 
 
@@ -72,6 +73,7 @@ def format_text(report: CheckReport) -> str:
             if placement["outcome"] != "scheduled":
                 lines.append(f"  {placement['outcome'].upper()} {placement['model']}: "
                              f"{placement['reason']}")
+        lines += kserve_lines(env.plan)
     for env_name in sorted({c.environment for c in report.vanished}):
         lines.append(f"environment {env_name}: REMOVED with all its models")
         lines += [f"  REMOVED {c.model} (was deploying {_was_deployed(c)})"
@@ -158,7 +160,28 @@ def _pool_rows(env: EnvironmentResult) -> list[str]:
             f"| {env.name} | {pool['server']} | {human_bytes(pool['physical_bytes'])} × "
             f"{pool['configured_ratio']:.2f} | {planned} | {ratio} | {headroom} "
             f"| {len(pool['unscheduled']) or ''} |")
+    kserve = env.plan.get("kserve")
+    if kserve is not None:
+        rows.append(_kserve_row(env.name, kserve,
+                                env.base_plan["kserve"] if env.base_plan else None))
     return rows
+
+
+def _kserve_row(env: str, kserve: KServeReport, old: KServeReport | None) -> str:
+    """KServe's capacity in the pools' columns: memory in the byte columns, every resource in
+    the capacity and planned cells; no overcommit, so the ratio is 1."""
+    capacity = kserve["capacity"]
+    where = f"KServe ({kserve['capacity_source'] or 'no capacity declared'})"
+    unscheduled = sum(m["outcome"] == "failed" for m in kserve["models"]) or ""
+    planned = _delta_bytes(old["planned"]["memory_bytes"] if old else None,
+                           kserve["planned"]["memory_bytes"])
+    if capacity is None:
+        return f"| {env} | {where} | — | {planned} | — | — | {unscheduled} |"
+    used = kserve["planned"]["memory_bytes"]
+    load = used / capacity["memory_bytes"] if capacity["memory_bytes"] else 0.0
+    return (f"| {env} | {where} | {resources_text(capacity)} × 1.00 | {planned} "
+            f"({resources_text(kserve['planned'])}) | {load:.2f} | "
+            f"{human_bytes(capacity['memory_bytes'] - used)} | {unscheduled} |")
 
 
 def _change_row(change: ModelChange, removed: bool = False) -> str:

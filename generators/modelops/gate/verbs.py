@@ -35,7 +35,8 @@ def register(verbs: Any) -> None:
     policy.set_defaults(handler=_policy)
 
     plan = verbs.add_parser("plan", help="simulate Seldon's scheduler: capacity, load, "
-                            "headroom and unschedulable models per pool")
+                            "headroom and unschedulable models per pool; KServe models' pods "
+                            "against spec.kserve.capacity")
     plan.add_argument("--env", action="append", metavar="ENV")
     plan.add_argument("--format", choices=("text", "json"), default="text")
     plan.set_defaults(handler=_plan)

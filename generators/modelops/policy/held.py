@@ -5,11 +5,12 @@ that namespace with every review, and recomputing what the library derives from 
 objects, would make every review pay for the whole namespace. So an engine holds each
 namespace's context in its data (`data.contexts[id]`: the Environment document, the objects,
 and each object's facts, computed once when the plugin first indexes the object), and a
-review's input only names it: `{"objects": [<the object>], "context": {"id", "skip"}}`.
+review's input only names it: `{"objects": [<the object>], "context": {"id", "skip"}}`, and an
+UPDATE's old object under `previous`.
 
 The module generated here turns that back into the input document every policy reads
-(`{"environment", "objects", "cluster"}`, the cluster less `skip`, the indexed copy of the
-object under review) and hands the held facts to the library in place of its
+(`{"environment", "objects", "cluster", "previous"}`, the cluster less `skip`, the indexed copy
+of the object under review) and hands the held facts to the library in place of its
 `cluster_*_facts` rules, which compute the same from the cluster's objects. `policies/` stays
 plain Rego; `tests/test_cluster_facts.py` proves both ways give the same findings.
 """
@@ -57,7 +58,7 @@ def held_module(verdict_rules: Iterable[str]) -> tuple[str, str]:
         "array.slice(list, _skip + 1, count(list)))",
         "",
         '_input := {"environment": _context.environment, "objects": input.objects, '
-        '"cluster": _cluster}',
+        '"cluster": _cluster, "previous": object.get(input, "previous", {})}',
         "",
     ]
     overrides = []

@@ -3,21 +3,25 @@
     {"environment": <the Environment document, as rendered into the modelops-environment
                      ConfigMap's environment.json>,
      "objects":     [<manifests under review>],
-     "cluster":     [<the rest of the environment: context, never judged>]}
+     "cluster":     [<the rest of the environment: context, never judged>],
+     "previous":    {"<kind>/<namespace>/<name>": <an object under review as it was before
+                     the change>}}   (optional)
 
 CI puts a whole rendered environment in `objects`; an incremental check puts only the changed
 objects there and the unchanged ones in `cluster`; the admission plugin puts the object of the
 AdmissionReview there and its indexes in `cluster`. Rules judge `objects` and look things up in
-both, so one rule set serves all three. (The plugin's engines hold each namespace's
-environment and cluster across reviews: modelops.policy.held builds this same document from
-what they hold.)
+both, so one rule set serves all three. `previous` lets a rule compare an object with its
+earlier self (what KServe refuses to change after creation): `check --base` puts there the
+base's version of each reviewed object the change modifies, the admission plugin an UPDATE's
+`oldObject`. (The plugin's engines hold each namespace's environment and cluster across
+reviews: modelops.policy.held builds this same document from what they hold.)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 Manifest = dict[str, Any]
 ENVIRONMENT_CONFIGMAP = "modelops-environment"
@@ -28,12 +32,18 @@ class PolicyInput(TypedDict):
     environment: Mapping[str, Any]
     objects: list[Manifest]
     cluster: list[Manifest]
+    previous: NotRequired[Mapping[str, Manifest]]
 
 
 def identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     """(kind, namespace, name): what an object replaces when it is put under review."""
     meta = obj.get("metadata") or {}
     return (str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", "")))
+
+
+def previous_key(obj: Mapping[str, Any]) -> str:
+    """The key of an object in the input's `previous` map: "kind/namespace/name"."""
+    return "/".join(identity(obj))
 
 
 def environment_document(objects: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:

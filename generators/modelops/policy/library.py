@@ -194,7 +194,8 @@ class PolicyLibrary:
             rules = [f'"{rule}": data.{policy.package}.{rule}'
                      for rule in ("deny", "warn") if _defines(policy.source, rule)]
             fields.append(f'"{policy.segment}": {{{", ".join(rules)}}}')
-        return "{" + ", ".join(fields) + "}"
+        # A line per policy: regorus refuses source lines over 1,024 columns.
+        return "{\n  " + ",\n  ".join(fields) + "\n}"
 
     def verdict_module(self) -> tuple[str, str]:
         """`verdict_query` as the rule VERDICT_RULE of a generated module (path, source), and

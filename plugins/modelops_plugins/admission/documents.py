@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from modelops.policy.engine import Context, inline_context
-from modelops.policy.inputs import Manifest, PolicyInput, identity
+from modelops.policy.inputs import Manifest, PolicyInput, identity, previous_key
 
 
 class Review(NamedTuple):
@@ -69,14 +69,18 @@ class InputDocuments:
         self._namespaces: dict[str, _Cached] = {}
 
     def build(self, obj: Manifest, cluster: Sequence[Manifest],
-              environment: Mapping[str, Any]) -> Review:
+              environment: Mapping[str, Any], previous: Manifest | None = None) -> Review:
+        """The review of `obj`; `previous` is the object it replaces (an UPDATE's oldObject),
+        which the input carries as `previous` (modelops.policy.inputs)."""
         replaced = identity(obj)
         namespace = replaced[1]
         cached = self._context(namespace, cluster, environment)
         skip = cached.positions.get(replaced, -1)
+        earlier = ("" if previous is None
+                   else f',"previous":{_dumps({previous_key(obj): previous})}')
         return Review(cached.context,
                       f'{{"objects":[{_dumps(obj)}],'
-                      f'"context":{{"id":"{cached.context.id}","skip":{skip}}}}}',
+                      f'"context":{{"id":"{cached.context.id}","skip":{skip}}}{earlier}}}',
                       replaced[0])
 
     def _context(self, namespace: str, cluster: Sequence[Manifest],

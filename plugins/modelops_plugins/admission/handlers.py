@@ -158,8 +158,8 @@ def _filters(indexed: Indexed) -> dict[str, Any]:
 
 
 def _validator(judge: Judge) -> Any:
-    async def validate(body: kopf.Body, namespace: str | None, operation: str | None,
-                       warnings: list[str], **kwargs: Any) -> None:
+    async def validate(body: kopf.Body, old: kopf.Body | None, namespace: str | None,
+                       operation: str | None, warnings: list[str], **kwargs: Any) -> None:
         # `async def`: runs on the event loop's thread, where the regorus engine lives (or
         # hands the review to the judge's worker processes).
         # dryRun needs no branch: judging has no side effects, so a dry run is judged the same.
@@ -183,10 +183,14 @@ def _validator(judge: Judge) -> Any:
                                       f"ConfigMap of namespace {where} is unusable: "
                                       f"{entry.problem}", code=BROKEN)
         failure: str | None = None
+        # An UPDATE's old object: what the policies compare the new one with (a KServe
+        # deployment mode must never change).
+        previous = cluster.manifest(old) if operation == "UPDATE" and old is not None else None
         try:
             verdict = await judge.review_async(cluster.manifest(body),
                                                cluster.context(where, *indexes),
-                                               entry.document if entry else None, notes)
+                                               entry.document if entry else None, notes,
+                                               previous)
         except PolicyEngineError as exc:
             failure = str(exc)
         if failure is not None:

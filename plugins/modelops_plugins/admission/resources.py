@@ -39,15 +39,20 @@ SERVERS: Final = Resource(SELDON_GROUP, SELDON_VERSION, "servers", "Server")
 PIPELINES: Final = Resource(SELDON_GROUP, SELDON_VERSION, "pipelines", "Pipeline")
 EXPERIMENTS: Final = Resource(SELDON_GROUP, SELDON_VERSION, "experiments", "Experiment")
 CONFIGMAPS: Final = Resource("", "v1", "configmaps", "ConfigMap")
+INFERENCE_SERVICES: Final = Resource("serving.kserve.io", "v1beta1", "inferenceservices",
+                                     "InferenceService")
 
-# Every mlops.seldon.io kind a policy may judge. Pipelines (drift steps) and Experiments
-# (rollouts) are included although today's policies mostly judge Models and Servers: the plugin
-# evaluates whatever is in policies/, and a kind without a webhook could never be denied.
+# Every mlops.seldon.io kind a policy may judge, and KServe's InferenceService. Pipelines (drift
+# steps) and Experiments (rollouts) are included although today's policies mostly judge Models
+# and Servers: the plugin evaluates whatever is in policies/, and a kind without a webhook could
+# never be denied. KServe's runtimes and LocalModelCaches are cluster-scoped and judged by no
+# policy.
 WEBHOOKS: Final = (
     Webhook("validate-models", MODELS),
     Webhook("validate-servers", SERVERS),
     Webhook("validate-pipelines", PIPELINES),
     Webhook("validate-experiments", EXPERIMENTS),
+    Webhook("validate-inferenceservices", INFERENCE_SERVICES),
 )
 OPERATIONS: Final = ("CREATE", "UPDATE")
 
@@ -78,7 +83,7 @@ class Indexed(NamedTuple):
 
 # The policy context: every kind a policy looks up besides the reviewed object (the overcommit
 # and probe-windows policies read Models and Servers, drift reads Pipelines, alerts reads the
-# namespace's PrometheusRules). All objects of these kinds count, rendered or hand-made, as they
+# namespace's PrometheusRules, serving-target counts the GPU models of both targets). All objects of these kinds count, rendered or hand-made, as they
 # would in CI: filtering PrometheusRules by the generators' label made the webhook deny Models
 # that CI accepts (test_admission_agreement caught it).
 CONTEXT: Final = (
@@ -87,6 +92,7 @@ CONTEXT: Final = (
     Indexed(PIPELINES, "modelops_pipelines"),
     Indexed(EXPERIMENTS, "modelops_experiments"),
     Indexed(PROMETHEUS_RULES, "modelops_prometheusrules"),
+    Indexed(INFERENCE_SERVICES, "modelops_inferenceservices"),
 )
 # One ConfigMap per environment namespace, by name, so RBAC can name it (resourceNames).
 ENVIRONMENTS: Final = Indexed(CONFIGMAPS, "modelops_environments",

@@ -85,12 +85,14 @@ class Judge:
 
     async def review_async(self, obj: Manifest, cluster: Sequence[Manifest],
                            environment: Mapping[str, Any] | None,
-                           notes: Sequence[str] = ()) -> Verdict:
-        """Judge `obj` in its namespace, in a worker process when there are workers.
+                           notes: Sequence[str] = (),
+                           previous: Manifest | None = None) -> Verdict:
+        """Judge `obj` in its namespace, in a worker process when there are workers;
+        `previous` is the object it replaces (an UPDATE's oldObject), if any.
 
         Raises PolicyEngineError if a policy is broken.
         """
-        review = self._documents.build(obj, cluster, environment or {})
+        review = self._documents.build(obj, cluster, environment or {}, previous)
         if self._workers is None:
             findings = self.engine().evaluate_in_context(*review)
         else:

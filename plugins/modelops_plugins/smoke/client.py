@@ -3,8 +3,10 @@
 The smoke test and shadow comparison only need six calls (live, ready, model ready, metadata,
 infer, close); hiding the two tritonclient flavours behind them keeps the checks protocol-free
 and puts the protocol traps in one place: tritonclient.http sends binary tensors unless told
-not to, which MLServer rejects, and gRPC reports a missing model as an error where HTTP answers
-False. Every failure becomes a `ClientError` whose text is fit for a report (no traceback).
+not to, which MLServer rejects, and sends no content type, without which KServe takes the JSON
+body for binary; tritonclient.grpc decodes only raw output bytes, while KServe answers in the
+typed `contents` fields; gRPC reports a missing model as an error where HTTP answers False.
+Every failure becomes a `ClientError` whose text is fit for a report (no traceback).
 tritonclient.grpc is imported only when gRPC is used: it is slow to import, and it cannot share
 a process with `mlserver` (duplicate protobuf symbols).
 """
@@ -86,7 +88,8 @@ def _call(url: str, call: Callable[[], T]) -> T:
 
 
 class HttpClient:
-    """tritonclient.http, JSON tensors only (binary_data=False both ways)."""
+    """tritonclient.http, JSON tensors only (binary_data=False both ways), sent as
+    application/json unless a header given by the caller says otherwise."""
 
     protocol: ProtocolName = "http"
 
@@ -96,6 +99,9 @@ class HttpClient:
         self._http = http
         self.url = url
         self.headers = headers
+        given = {k.lower() for k in headers}
+        self._infer_headers = ({} if "content-type" in given
+                               else {"Content-Type": "application/json"}) | headers
         self._client = _call(url, lambda: http.InferenceServerClient(
             url, connection_timeout=timeout, network_timeout=timeout))
 
@@ -129,7 +135,7 @@ class HttpClient:
         inputs, outputs = self.build(request)
         result = _call(self.url, lambda: self._client.infer(
             model, inputs, outputs=outputs, request_id=request.get("id", ""),
-            headers=self.headers, parameters=request.get("parameters")))
+            headers=self._infer_headers, parameters=request.get("parameters")))
         body = result.get_response()
         return _response(body, [(o["name"], o["datatype"]) for o in body.get("outputs", [])],
                          result.as_numpy)
@@ -191,12 +197,42 @@ class GrpcClient:
             model, inputs, outputs=outputs, request_id=request.get("id", ""),
             headers=self.headers, client_timeout=self.timeout,
             parameters=request.get("parameters")))
-        body = result.get_response(as_json=True)
-        return _response(body, [(o["name"], o["datatype"]) for o in body.get("outputs", [])],
-                         result.as_numpy)
+        return grpc_response(result)
 
     def close(self) -> None:
         self._client.close()
+
+
+# The typed field of a gRPC tensor's `contents` that carries each V2 datatype (FP16 has none).
+_CONTENTS_FIELDS = {
+    "BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents",
+    "INT32": "int_contents", "INT64": "int64_contents", "UINT8": "uint_contents",
+    "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
+    "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
+}
+
+
+def _from_contents(output: Any) -> Any:
+    """A gRPC output tensor sent in its typed `contents` field rather than as raw bytes."""
+    field = _CONTENTS_FIELDS.get(output.datatype)
+    values = list(getattr(output.contents, field)) if field else []
+    dtype = wire.NUMPY_TYPES.get(output.datatype, "object")
+    return np.asarray(values, dtype=dtype).reshape([int(d) for d in output.shape])
+
+
+def grpc_response(result: Any) -> wire.InferenceResponse:
+    """A tritonclient.grpc InferResult as a typed response, each output read from raw bytes
+    where the server sent them and from the typed contents otherwise."""
+    message = result.get_response()
+    positions = {o.name: i for i, o in enumerate(message.outputs)}
+
+    def decode(name: str) -> Any:
+        if positions[name] < len(message.raw_output_contents):
+            return result.as_numpy(name)
+        return _from_contents(message.outputs[positions[name]])
+
+    return _response(result.get_response(as_json=True),
+                     [(o.name, o.datatype) for o in message.outputs], decode)
 
 
 def _metadata(raw: Any) -> wire.ModelMetadata:
@@ -208,10 +244,14 @@ def _metadata(raw: Any) -> wire.ModelMetadata:
 
 def _response(body: Mapping[str, Any], outputs: list[tuple[str, str]],
               as_numpy: Callable[[str], Any]) -> wire.InferenceResponse:
-    """A typed response; output data comes through tritonclient's decoder for both flavours."""
+    """A typed response; `as_numpy` decodes each output (tritonclient's decoder, or the typed
+    gRPC contents), and an output it cannot decode fails the call, not the command."""
     tensors = []
     for name, datatype in outputs:
-        array = as_numpy(name)
+        try:
+            array = as_numpy(name)
+        except (ValueError, TypeError) as exc:
+            raise ClientError(f"output {name!r} {datatype} cannot be decoded: {exc}") from None
         if array is None:
             raise ClientError(f"output {name!r} came back without data")
         tensors.append(wire.from_numpy(name, datatype, np.asarray(array)))

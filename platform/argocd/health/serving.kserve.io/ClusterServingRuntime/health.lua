@@ -1,0 +1,1 @@
+../ServingRuntime/health.lua
