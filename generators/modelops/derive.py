@@ -19,9 +19,12 @@ from modelops import batch, batchspec, dashboards, monitoring, runtimes
 from modelops.advice.annotations import advice_annotations
 from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
 from modelops.jobimage import smoke_image
-from modelops.plans import ObjectPlan
+
+# Re-exported (the PEP 484 `as` form): callers import ObjectPlan and unwrap from here.
+from modelops.plans import ObjectPlan as ObjectPlan  # noqa: PLC0414
 from modelops.plans import object_annotations as _annotations
 from modelops.plans import object_labels as _labels
+from modelops.plans import unwrap as unwrap  # noqa: PLC0414
 from modelops.provenance import (
     Sourced,
     derived,
