@@ -171,8 +171,9 @@ def feature_environment(name: str, **spec: Any) -> EnvironmentDraft:
     has a case: a pre-processing step and a drift detector (`scorer`, after `encoder`), a canary
     without a weight (`ranker`) and one with (`classifier`), a mirror with an explainer
     (`pricer`), a Triton model over 2 GiB (`embedder`), per-model alerts, a logger, a smoke
-    request. Pools and limits are a production environment's: 4 x 16Gi MLServer replicas at
-    10 % overcommit, 3 x 32Gi Triton replicas, 2 replicas or more per model."""
+    request, a nightly batch (`scorer`). Pools and limits are a production environment's:
+    4 x 16Gi MLServer replicas at 10 % overcommit, 3 x 32Gi Triton replicas, 2 replicas or more
+    per model."""
     drift = {"reference": uri("scorer-reference"), "referenceRows": 10000, "pValue": 0.01,
              "batchSize": 100}
     smoke = {"inputs": [{"name": "predict", "datatype": "FP32", "shape": [1, 4],
@@ -181,7 +182,9 @@ def feature_environment(name: str, **spec: Any) -> EnvironmentDraft:
         model("encoder", artifact={"size": "40Mi"}, replicas={"min": 3, "max": 8}),
         model("scorer", artifact={"size": "1200Mi"}, framework="xgboost", memory="2Gi",
               replicas={"min": 3, "max": 8}, processing={"pre": ["encoder"]}, drift=drift,
-              alerts={"p99LatencyMs": 300}, smoke=smoke),
+              alerts={"p99LatencyMs": 300}, smoke=smoke,
+              batch={"schedule": "30 2 * * *", "input": f"{PREFIX}scorer-input/day.csv",
+                     "output": f"{PREFIX}scorer-scores/"}),
         model("ranker", artifact={"size": "180Mi"}, logger={"percent": 5},
               rollout={"strategy": "canary", "candidate": {"uri": uri("ranker", 2)}}),
         model("classifier", artifact={"size": "260Mi"}, framework="xgboost",

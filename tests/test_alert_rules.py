@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from batch_alerts import failed_run_cases
 from conftest import FEATURES_ENV, EnvTree
 from modelops import monitoring
 from promql import metric_names
@@ -281,6 +282,14 @@ def retrain_cases(env: EnvTree) -> list[Case]:
             case(calm + kpi_series(env, model, 1), name, [], "40m")]
 
 
+def batch_failed_cases(env: EnvTree) -> list[Case]:
+    """The latest run of a batch model's CronJob failed, or did not (batch_alerts.py)."""
+    model = next(m for m, s in model_specs(env).items() if "batch" in s)
+    ns = env_spec(env)["namespace"]
+    return failed_run_cases(ns, model, fired(env, "BatchRunFailed", f"modelops.{env.name}.batch",
+                                             namespace=ns, cronjob=f"batch-{model}", model=model))
+
+
 CASES: dict[str, Callable[[EnvTree], list[Case]]] = {
     "ModelLatencyHigh": latency_cases,
     "ModelErrorRateHigh": error_cases,
@@ -290,6 +299,7 @@ CASES: dict[str, Callable[[EnvTree], list[Case]]] = {
     "KafkaConsumerLagSlow": lag_seconds_cases,
     "ModelDriftDetected": drift_cases,
     "ModelRetrainCandidate": retrain_cases,
+    "BatchRunFailed": batch_failed_cases,
 }
 
 

@@ -38,6 +38,7 @@ CLUSTER_KINDS = (("", "Namespace"), ("serving.kserve.io", "LocalModelCache"))
 NAMESPACED_KINDS = (
     ("", "ConfigMap"),
     ("batch", "Job"),
+    ("batch", "CronJob"),
     ("mlops.seldon.io", "Server"),
     ("mlops.seldon.io", "Model"),
     ("mlops.seldon.io", "Pipeline"),

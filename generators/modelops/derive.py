@@ -14,18 +14,21 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from modelops import dashboards, kserve, monitoring, runtimes
+from modelops import batch, batchspec, dashboards, kserve, monitoring, runtimes
 from modelops.advice.annotations import advice_annotations
 from modelops.endpoints import PIPELINE_NAME_REASON, model_endpoint, pipeline_name
-from modelops.objects import ObjectPlan, model_memory, model_replicas
+from modelops.jobimage import smoke_image
+
+# Re-exported (the PEP 484 `as` form): callers import ObjectPlan and unwrap from here.
+from modelops.objects import ObjectPlan as ObjectPlan  # noqa: PLC0414
+from modelops.objects import model_memory, model_replicas
 from modelops.objects import object_annotations as _annotations
 from modelops.objects import object_labels as _labels
-from modelops.organization import IMAGE_FIELD
+from modelops.objects import unwrap as unwrap  # noqa: PLC0414
 from modelops.provenance import (
     Sourced,
     derived,
     from_env,
-    from_organization,
     from_spec,
     platform,
 )
@@ -170,7 +173,7 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     spec_env = env.spec.spec
     spec = model.spec.spec
     if serving_target(spec, spec_env) == "kserve":
-        return [*kserve.model_plans(env, model), *_smoke_plans(env, model)]
+        return [*kserve.model_plans(env, model), *_job_plans(env, model)]
     name = model.name
     group = name
     source = model.doc.display
@@ -220,14 +223,17 @@ def model_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
     if spec.drift is not None or spec.processing is not None:
         plans.extend(_pipeline_plans(env, model))
 
-    plans.extend(_smoke_plans(env, model))
+    plans.extend(_job_plans(env, model))
     return plans
 
 
-def _smoke_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
-    """The PostSync smoke Job (and its request) of a model on either target."""
+def _job_plans(env: LoadedEnvironment, model: LoadedModel) -> list[ObjectPlan]:
+    """The Jobs that call a model on either target: the PostSync smoke Job (and its request)
+    and the CronJob of its scheduled batch."""
     plans = [_smoke_configmap_plan(env, model)] if model.spec.spec.smoke is not None else []
     plans.append(_smoke_job_plan(env, model))
+    if model.spec.spec.batch is not None:
+        plans.append(batch.cronjob_plan(env, model))
     return plans
 
 
@@ -357,15 +363,6 @@ def smoke_max_latency_ms(env: LoadedEnvironment, model: LoadedModel) -> Sourced:
     if alerts is not None and alerts.p99_latency_ms is not None:
         return from_spec(alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
     return from_env(env.spec.spec.alerts.p99_latency_ms, "spec.alerts.p99LatencyMs")
-
-
-def smoke_image(env: LoadedEnvironment) -> Sourced:
-    """The environment's own smoke image if it names one, else the organisation's."""
-    image = env.spec.spec.smoke.image
-    if image is not None:
-        return from_env(image, "spec.smoke.image")
-    assert env.organization is not None, "the loader requires one of the two"
-    return from_organization(env.organization.modelops_image, IMAGE_FIELD)
 
 
 def _smoke_job_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:
@@ -539,6 +536,17 @@ def _drift_rules(ns: str) -> list[dict[str, Any]]:
     ]
 
 
+def _batch_rule(ns: str) -> dict[str, Any]:
+    return _rule("BatchRunFailed",
+                 monitoring.failed_batch_runs(ns, batchspec.CRONJOB_PREFIX), "1m", "warning",
+                 "The latest scheduled batch run of the model failed (its Job used up its "
+                 "retries or passed spec.batch.deadlineSeconds); the next run starts a new "
+                 "output folder",
+                 "kube-state-metrics: kube_job_failed{condition=true} of the Jobs the CronJob "
+                 "owns (kube_job_owner), counted while the Job started after the CronJob's "
+                 "kube_cronjob_status_last_successful_time or it never succeeded")
+
+
 def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
     """Alert rules: one generic rule per signal, plus one per model that overrides it.
 
@@ -570,6 +578,8 @@ def alert_groups(env: LoadedEnvironment) -> list[dict[str, Any]]:
         ]})
     if any(m.spec.spec.drift is not None for m in env.models):
         groups.append({"name": f"modelops.{env.name}.drift", "rules": _drift_rules(ns)})
+    if any(m.spec.spec.batch is not None for m in env.models):
+        groups.append({"name": f"modelops.{env.name}.batch", "rules": [_batch_rule(ns)]})
     topics = f'topic=~"{spec.kafka.topic_prefix}\\\\.{ns}\\\\..*"'
     groups.append({"name": f"modelops.{env.name}.platform", "rules": [
         _rule("ServerLatencyHigh",

@@ -40,6 +40,7 @@ class Metric:
 
 
 _AGENT = "Seldon agent (server pods, port metrics 9006)"
+_KSM = "kube-state-metrics (Job and CronJob objects)"
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("seldon_model_infer_total", _AGENT,
            ("model", "model_internal", "server", "server_replica", "method_type", "code")),
@@ -63,6 +64,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            ("consumergroup", "topic")),
     Metric(BUSINESS_KPI, "the model's team (recording rule or exporter); a modelops contract",
            ("model",)),
+    Metric("kube_job_status_start_time", _KSM, ("job_name",)),
+    Metric("kube_job_failed", _KSM, ("job_name", "condition")),
+    Metric("kube_job_owner", _KSM, ("job_name", "owner_kind", "owner_name",
+                                    "owner_is_controller")),
+    Metric("kube_cronjob_status_last_successful_time", _KSM, ("cronjob",)),
 )}
 
 
@@ -116,3 +122,26 @@ def business_kpi_degraded(namespace: str, models: str = ".+") -> str:
 
 def memory_by_server(metric: str, namespace: str) -> str:
     return f"sum by (server) ({metric}{selector(namespace)})"
+
+
+def failed_batch_runs(namespace: str, prefix: str) -> str:
+    """The CronJobs named `<prefix><model>` whose latest run failed, by model.
+
+    A Job has failed when it carries the Failed condition (its pods used up the backoff limit
+    or the Job passed its deadline), which `kube_job_failed{condition="true"}` reports. Failed
+    Jobs stay listed up to the CronJob's history limit, so one counts only while it started
+    after the CronJob's last success, or while the CronJob has never succeeded.
+    """
+    owned = f'owner_kind="CronJob", owner_name=~"{prefix}.+"'
+    condition = 'condition="true"'
+    failed = (f"max by (namespace, cronjob) (label_replace(("
+              f"kube_job_status_start_time{selector(namespace)} and on (namespace, job_name) "
+              f"(kube_job_failed{selector(namespace, condition)} == 1)) "
+              f"* on (namespace, job_name) group_left (owner_name) "
+              f"kube_job_owner{selector(namespace, owned)}, "
+              f'"cronjob", "$1", "owner_name", "(.+)"))')
+    success = f"kube_cronjob_status_last_successful_time{selector(namespace)}"
+    latest = (f"({failed} > on (namespace, cronjob) {success}) or ({failed} unless on "
+              f"(namespace, cronjob) {success})")
+    return f'label_replace({latest}, "model", "$1", "cronjob", "{prefix}(.+)")'
+

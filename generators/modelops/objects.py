@@ -1,8 +1,9 @@
 """What every rendered object shares, whichever platform serves the model.
 
-`derive` (Seldon Core 2) and `kserve` plan their objects with the same `ObjectPlan`, sync
-waves, labels, annotations and the memory and replica values a spec resolves to, so the two
-targets can never label, order or size a model differently.
+`derive` (Seldon Core 2 and the environment's objects), `kserve` (InferenceServices) and
+`batch` (the CronJob of a scheduled batch) plan their objects with the same `ObjectPlan`, sync
+waves, labels, annotations and the memory and replica values a spec resolves to, so no two of
+them can label, order or size a model differently.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ MIB = 2**20
 # Application before any environment's) and the LocalModelCache that warms its nodes.
 WAVES = {"Namespace": -2, "ConfigMap": -2, "KafkaTopic": -1, "PodMonitor": -1,
          "ServiceMonitor": -1, "PrometheusRule": -1, "Server": 0, "LocalModelCache": 0,
-         "Model": 1, "InferenceService": 1, "Pipeline": 2, "Experiment": 3}
+         "Model": 1, "InferenceService": 1, "Pipeline": 2, "Experiment": 3, "CronJob": 4}
 WAVE_REASONS = {
     "Namespace": "the namespace and settings exist before anything in them",
     "ConfigMap": "configuration exists before the workloads that read it",
@@ -43,6 +44,8 @@ WAVE_REASONS = {
     "InferenceService": "InferenceServices follow the node caches of their artifacts (their "
                         "ClusterServingRuntime is cluster-wide, synced before this "
                         "environment)",
+    "CronJob": "a scheduled batch calls the model once it and the Pipeline or Experiment "
+               "in front of it exist",
 }
 
 

@@ -3,7 +3,8 @@
 Loading an environment reads `environment.yaml` and every `models/*.yaml`, validates each
 against its spec model, then runs the checks that need more than one file (file name equals
 `metadata.name`, the server pool exists and can host the framework, artifact URIs are on the
-environment's allowlist, processing steps name real models). All problems of all files are
+environment's allowlist, processing steps name real models, a batch's format and tensor can be
+decided and its output stays clear of its input). All problems of all files are
 collected and raised together, so a PR author sees everything wrong in one run.
 
 `organization.yaml` is read with every environment: a broken one is an error of each command
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from modelops import promotion, runtimes
+from modelops.batchspec import batch_problems
 from modelops.clashes import clash_problems
 from modelops.errors import InputError, Problem, UsageError
 from modelops.kserve_settings import (
@@ -483,6 +485,7 @@ def _cross_check(env_doc: SourceDocument, env: Environment,
                                          f"{MAX_NAME - max(map(len, DERIVED_NAME_PARTS))}"))
                 break
         problems += _target_problems(env_doc, env, loaded)
+        problems += [_problem(doc, loc, message) for loc, message in batch_problems(model)]
         pool = env.spec.servers.get(spec.server or "")
         if spec.server is not None and pool is None:
             problems.append(_problem(doc, ("spec", "server"),

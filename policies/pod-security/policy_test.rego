@@ -170,3 +170,19 @@ test_malformed_pod_spec_does_not_abort if {
 test_judges_every_workload_kind if {
 	pod_security.judges == {kind | some kind, _ in pod_security.workloads}
 }
+
+cronjob(containers) := {
+	"apiVersion": "batch/v1",
+	"kind": "CronJob",
+	"metadata": {"name": "batch-fraud", "namespace": "models"},
+	"spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": pod_spec(containers)}}}},
+}
+
+test_restricted_cronjob_allowed if {
+	count(messages(cronjob([container("batch", {})]))) == 0
+}
+
+test_cronjob_pod_template_judged if {
+	c := container("batch", {"securityContext": object.union(restricted, {"allowPrivilegeEscalation": true})})
+	only(messages(cronjob([c])), "container batch allows privilege escalation")
+}

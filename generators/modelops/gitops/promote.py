@@ -9,7 +9,8 @@ be on the target's allowlist. Which fields travel:
   target's decisions and stay;
 - a model new to the target: its spec without `memory`, `replicas`, `alerts` and `rollout`, so
   the target's defaults and thresholds apply and a canary is started per environment; every
-  artifact URI (model, drift reference, explainer) mapped. Its pool must exist in the target.
+  URI (model, drift reference, explainer, batch input and output) mapped. Its pool must exist
+  in the target.
 
 Several models promote in one commit, with the target re-rendered; on any failure nothing
 changes, and a URI the target does not accept is refused with the field to change.
@@ -37,7 +38,8 @@ from modelops.yamledit import EditError, replace_scalars
 SIZE_PATH = ("spec", "artifact", "size")
 STAYS_BEHIND = ("memory", "replicas", "alerts", "rollout")
 # Artifact URIs of a spec besides spec.artifact.uri, mapped when a new model travels.
-OTHER_URIS = (("spec", "drift", "reference"), ("spec", "explainer", "uri"))
+OTHER_URIS = (("spec", "drift", "reference"), ("spec", "explainer", "uri"),
+              ("spec", "batch", "input"), ("spec", "batch", "output"))
 
 
 @dataclass(frozen=True)
