@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelops import kserve_monitoring
+from modelops.advice.annotations import advice_annotations
 from modelops.kserve_cache import cache_plans
 from modelops.kserve_settings import deployment_mode
 from modelops.objects import (
@@ -172,7 +173,8 @@ def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> Object
     annotations = object_annotations(
         "InferenceService", model.doc.display, **_mode_annotations(env),
         **{"modelops.dev/artifact-size": from_spec(spec.artifact.size, "spec.artifact.size")},
-        **_error_signal_annotation(env, runtime.value), **shape.annotations)
+        **_error_signal_annotation(env, runtime.value),
+        **advice_annotations(env.spec.spec, spec), **shape.annotations)
     values: dict[str, Any] = {
         "name": from_spec(model.name, "metadata.name"),
         "namespace": from_env(env.spec.spec.namespace, "spec.namespace"),
