@@ -46,6 +46,9 @@ class CallError(Exception):
         self.kind = kind
         self.message = message
 
+    def __str__(self) -> str:
+        return self.message
+
 
 def classify(exc: BaseException, url: str) -> CallError:
     """Whatever tritonclient, aiohttp, gRPC or the network raised, as a CallError."""
