@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from batch_support import request_line, write_jsonl
 from modelops.errors import UsageError
-from modelops_plugins.batch import shards, sources, tensors
+from modelops_plugins.batch import outputs, shards, sources, tensors
 from modelops_plugins.batch.records import InputFileError, TensorChoice, open_reader
 from modelops_plugins.smoke import wire
 
@@ -179,15 +179,71 @@ def _record(rows: int, value: float, *, name: str = "predict") -> tensors.Record
 
 def test_records_stack_along_the_first_dimension_and_outputs_are_cut_back() -> None:
     records = [_record(1, 1.0), _record(2, 2.0), _record(1, 3.0)]
-    assert len({r.signature() for r in records}) == 1
+    assert len({r.key for r in records}) == 1
     ((name, datatype, array),) = tensors.merge(records)
     assert (name, datatype, array.shape) == ("predict", "FP64", (4, 2))
     assert array[:, 0].tolist() == [1.0, 2.0, 2.0, 3.0]
     answer = [("label", "INT64", np.array([[10], [20], [21], [30]]))]
-    shares = tensors.split(answer, [r.rows or 0 for r in records])
-    assert shares is not None
-    assert [s[0].data.tolist() for s in shares] == [[[10]], [[20], [21]], [[30]]]
-    assert tensors.split([("sum", "FP64", np.array([1.0]))], [1, 2, 1]) is None
+    lines = outputs.result_lines("m", [5, 6, 9], [r.rows or 0 for r in records], answer,
+                                 ["", "b", ""])
+    assert lines is not None
+    bodies = [json.loads(line) for line in lines]
+    assert [(b["parameters"]["record"], b["outputs"][0]["shape"], b["outputs"][0]["data"])
+            for b in bodies] == [(5, [1, 1], [10]), (6, [2, 1], [20, 21]), (9, [1, 1], [30])]
+    assert [b.get("id") for b in bodies] == [None, "b", None]
+    assert all(wire.parse_response(b) for b in bodies)
+    assert outputs.result_lines("m", [1, 2], [1, 2],
+                                [("sum", "FP64", np.array([1.0]))]) is None
+
+
+def test_uniform_batches_stack_as_read(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", [[1, 2, 3, 4], [5, 6, 7, 8]])
+    reader = open_reader(_source(path), None)
+    records = reader.read(2)
+    uniform = reader.decode_uniform(records)
+    assert uniform is not None and uniform.count == 2
+    ((name, datatype, array),) = uniform.tensors
+    assert (name, datatype, array.tolist()) == ("predict", "FP64", [[1, 2, 3, 4], [5, 6, 7, 8]])
+    assert uniform.template().key == ((("predict", "FP64", (4,)),), (), "")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(request_line([1, 2, 3, 4]) + request_line([1, 2]))
+    reader = open_reader(_source(mixed), None)
+    assert reader.decode_uniform(reader.read(2)) is None
+    reader.close()
+
+
+def test_plain_json_lines_decode_like_the_strict_parser(tmp_path: Path) -> None:
+    """The fast path and the strict parser agree on what they both accept, and anything the
+    fast path leaves alone still gets the strict parser's verdict."""
+    cases = [
+        {"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 2], "data": [1, 2.5]}]},
+        {"inputs": [{"name": "a", "datatype": "INT64", "shape": [2], "data": [1.0, 2]}]},
+        {"inputs": [{"name": "a", "datatype": "INT64", "shape": [2], "data": [1.5, 2]}]},
+        {"inputs": [{"name": "a", "datatype": "FP64", "shape": [1, 2], "data": [[1, 2]]}]},
+        {"inputs": [{"name": "a", "datatype": "FP64", "shape": [2], "data": [True, 1]}]},
+        {"inputs": [{"name": "a", "datatype": "BYTES", "shape": [1], "data": ["x"]}]},
+        {"id": "r1", "inputs": [{"name": "a", "datatype": "BOOL", "shape": [1],
+                                 "data": [False]}]},
+        {"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]},
+                    {"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}]},
+    ]
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    reader = open_reader(_source(path), None)
+    decoded = [reader.decode(r) for r in reader.read(len(cases))]
+    reader.close()
+    for case, got in zip(cases, decoded, strict=True):
+        try:
+            expected = tensors.from_request(wire.parse_request(case, "record"))
+        except wire.WireError as exc:
+            assert got == f"not a V2 inference request: {exc}"
+            continue
+        assert isinstance(got, tensors.RecordInputs), got
+        assert [(t.name, t.datatype, t.shape, list(t.data)) for t in got.tensors] == \
+            [(t.name, t.datatype, t.shape, list(t.data)) for t in expected.tensors]
+        assert (got.request_id, got.key) == (expected.request_id, expected.key)
+    assert [isinstance(d, str) for d in decoded] == [False, False, True, False, True, False,
+                                                     False, True]
 
 
 def test_records_that_differ_do_not_stack() -> None:

@@ -70,14 +70,15 @@ def test_a_run_started_with_other_arguments_is_refused(tmp_path: Path) -> None:
 
 def test_output_lines_are_v2_responses_with_the_record_number() -> None:
     import numpy as np
-    from modelops_plugins.batch.tensors import Tensor
     from modelops_plugins.smoke import wire
 
-    line = outputs.result_line("m", 7, "req-1", [Tensor("label", "INT64", (1, 1),
-                                                        np.array([[2]]))])
+    (line,) = outputs.result_lines("m", [7], [1], [("label", "INT64", np.array([[2]]))],
+                                   ["req-1"]) or [""]
     body = json.loads(line)
     assert wire.parse_response(body)["outputs"][0]["data"] == [2]
     assert body["parameters"] == {"record": 7} and body["id"] == "req-1"
+    whole = json.loads(outputs.whole_line("m", 8, "", [("sum", "FP64", np.array([1.5]))]))
+    assert whole["outputs"][0]["shape"] == [1] and whole["parameters"] == {"record": 8}
     assert json.loads(outputs.failure_line(8, "nope")) == {"parameters": {"record": 8},
                                                            "error": "nope"}
 

@@ -18,21 +18,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from modelops.errors import UsageError
 
 from modelops_plugins.batch.sources import filesystem
-from modelops_plugins.batch.tensors import Tensor
+from modelops_plugins.batch.tensors import Array
 
 RUN_FILE = "_run.json"
 MANIFEST = "_manifest.json"
 STATE_DIR = "_state"
 COMPLETE = "complete"
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def part_name(index: int) -> str:
@@ -62,30 +65,68 @@ class ShardState:
         return cls(**body, failures=failures)
 
 
-def result_line(model: str, record: int, request_id: str, outputs: list[Tensor]) -> str:
+def result_lines(model: str, numbers: Sequence[int], rows: Sequence[int],
+                 outputs: Sequence[tuple[str, str, Array]],
+                 request_ids: Sequence[str] | None = None) -> list[str] | None:
+    """One V2 response body per record, cutting each output by the records' row counts; None
+    when an output does not have one row per input row. Written by hand: this runs once per
+    record, and the parts every record shares are encoded once per request."""
+    total = sum(rows)
+    columns = []
+    for name, datatype, array in outputs:
+        if array.ndim == 0 or array.shape[0] != total:
+            return None
+        trailing = "".join(f",{int(d)}" for d in array.shape[1:])
+        columns.append((f'{{"name":{_compact(name)},"datatype":"{datatype}","shape":[',
+                        f'{trailing}],"data":[', math.prod(array.shape[1:]),
+                        _encoded(datatype, array)))
+    head = f'{{"model_name":{_compact(model)},'
+    lines = []
+    start = 0
+    for index, (number, count) in enumerate(zip(numbers, rows, strict=True)):
+        request_id = request_ids[index] if request_ids else ""
+        shown_id = f'"id":{_compact(request_id)},' if request_id else ""
+        tensors = ",".join(
+            f"{prefix}{count}{middle}{','.join(values[start * width:(start + count) * width])}]}}"
+            for prefix, middle, width, values in columns)
+        lines.append(f'{head}{shown_id}"parameters":{{"record":{number}}},'
+                     f'"outputs":[{tensors}]}}\n')
+        start += count
+    return lines
+
+
+def _encoded(datatype: str, array: Array) -> list[str]:
+    """Each value of an output as JSON text, converted once for the whole request."""
+    if datatype.startswith(("INT", "UINT")):
+        return list(map(str, array.reshape(-1).tolist()))
+    if datatype.startswith("FP") and bool(np.isfinite(array).all()):
+        return list(map(repr, array.reshape(-1).tolist()))   # what json writes for a float
+    return [_compact(v) for v in _values(datatype, array)]
+
+
+def whole_line(model: str, number: int, request_id: str,
+               outputs: Sequence[tuple[str, str, Array]]) -> str:
+    """A record sent alone whose outputs are not one row per input row: kept whole."""
     body: dict[str, Any] = {"model_name": model}
     if request_id:
         body["id"] = request_id
-    body["parameters"] = {"record": record}
-    body["outputs"] = [{"name": t.name, "datatype": t.datatype, "shape": list(t.shape),
-                        "data": _flat(t)} for t in outputs]
-    return json.dumps(body, separators=(",", ":")) + "\n"
+    body["parameters"] = {"record": number}
+    body["outputs"] = [{"name": name, "datatype": datatype,
+                        "shape": [int(d) for d in array.shape],
+                        "data": _values(datatype, array)} for name, datatype, array in outputs]
+    return _compact(body) + "\n"
 
 
-def failure_line(record: int, error: str) -> str:
-    return json.dumps({"parameters": {"record": record}, "error": error},
-                      separators=(",", ":")) + "\n"
-
-
-def _flat(tensor: Tensor) -> list[Any]:
-    data = tensor.data
-    if isinstance(data, list):
-        return data
-    flat = data.reshape(-1)
-    if tensor.datatype == "BYTES":
+def _values(datatype: str, array: Array) -> list[Any]:
+    flat = array.reshape(-1)
+    if datatype == "BYTES":
         return [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in flat]
     values: list[Any] = flat.tolist()
     return values
+
+
+def failure_line(record: int, error: str) -> str:
+    return _compact({"parameters": {"record": record}, "error": error}) + "\n"
 
 
 class ShardWriter:

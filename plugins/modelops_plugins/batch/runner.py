@@ -5,20 +5,16 @@ flight (a semaphore) and at most twice that many batches are held, so memory is 
 concurrency × batch size whatever the input's size. Results are taken from the oldest batch
 first, so each shard's lines come out in input order even though requests finish in any order.
 
-A request the server rejects is split in halves until the records it rejects are found alone;
-each of those fails with the server's message, its neighbours are scored. A server that stays
-unavailable after the retries stops the run: finished shards stay, the unfinished one is
-discarded, and the manifest says why (a rerun resumes). More failures than `max_failures`
-stop it the same way.
+A server that stays unavailable after the retries stops the run: finished shards stay, the
+unfinished one is discarded, and the manifest says why (a rerun resumes). More failures than
+`max_failures` stop it the same way. What one batch takes is `scoring`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,12 +30,11 @@ from modelops_plugins.batch.outputs import (
     RunFolder,
     ShardState,
     ShardWriter,
-    failure_line,
     part_name,
-    result_line,
 )
 from modelops_plugins.batch.progress import Progress
 from modelops_plugins.batch.records import InputFileError, TensorChoice
+from modelops_plugins.batch.scoring import Scorer, UnavailableError
 from modelops_plugins.batch.sources import InputFile
 
 MANIFEST_FAILURES = 10_000   # failures listed in the manifest; the count is always exact
@@ -57,10 +52,6 @@ class Plan:
     description: dict[str, Any]   # input, url, protocol... for the manifest
 
 
-class UnavailableError(Exception):
-    """The server stayed unreachable; the run stops and can be resumed."""
-
-
 @dataclass
 class Outcome:
     status: str            # complete | interrupted | stopped
@@ -70,91 +61,6 @@ class Outcome:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class _Result:
-    number: int
-    model: str = ""
-    request_id: str = ""
-    outputs: list[tensors.Tensor] | None = None
-    error: str = ""
-
-
-class Scorer:
-    def __init__(self, client: AsyncV2, plan: Plan) -> None:
-        self.client = client
-        self.plan = plan
-        self.contract = tensors.Contract(None)
-        self.stats = CallStats()
-        self.gate = asyncio.Semaphore(plan.concurrency)
-
-    async def score(self, batch: shards.Batch) -> list[_Result]:
-        results = [_Result(r.number) for r in batch.records]
-        groups: dict[Any, list[int]] = {}
-        for position, decoded in enumerate(batch.decoded):
-            if isinstance(decoded, str):
-                results[position].error = decoded
-                continue
-            problem = self.contract.problem(decoded)
-            if problem is not None:
-                results[position].error = problem
-                continue
-            key = decoded.signature()
-            groups.setdefault(key if key is not None else ("alone", position), []).append(
-                position)
-        for positions in groups.values():
-            await self._score_group(batch, results, positions, retry_server_errors=True)
-        return results
-
-    async def _score_group(self, batch: shards.Batch, results: list[_Result],
-                           positions: Sequence[int], *, retry_server_errors: bool) -> None:
-        records = [batch.decoded[p] for p in positions]
-        inputs: list[tensors.RecordInputs] = [r for r in records
-                                              if isinstance(r, tensors.RecordInputs)]
-        first = inputs[0]
-        outputs = first.outputs or self.contract.outputs
-        parameters = json.loads(first.parameters) if first.parameters else None
-        request_id = first.request_id if len(inputs) == 1 else ""
-        merged = tensors.merge(inputs)
-
-        async def call() -> tuple[str, Any]:
-            async with self.gate:
-                return await self.client.infer(self.plan.model, merged, outputs, request_id,
-                                               parameters)
-
-        try:
-            model, answer = await with_retries(call, self.plan.retries, self.stats,
-                                               self.client.url,
-                                               retry_server_errors=retry_server_errors)
-        except CallError as failure:
-            if failure.kind == "unavailable":
-                raise UnavailableError(failure.message) from None
-            if len(positions) == 1:
-                results[positions[0]].error = failure.message
-                return
-            await self._halves(batch, results, positions)
-            return
-        rows = [r.rows or 0 for r in inputs]
-        shares = tensors.split(answer, rows) if len(inputs) > 1 else [tensors.whole(answer)]
-        if shares is None:   # outputs without a row per input row: score one by one
-            for position in positions:
-                await self._score_group(batch, results, [position], retry_server_errors=True)
-            return
-        for position, record, share in zip(positions, inputs, shares, strict=True):
-            result = results[position]
-            result.model, result.request_id, result.outputs = model, record.request_id, share
-
-    async def _halves(self, batch: shards.Batch, results: list[_Result],
-                      positions: Sequence[int]) -> None:
-        middle = len(positions) // 2
-        for half in (positions[:middle], positions[middle:]):
-            await self._score_group(batch, results, half, retry_server_errors=False)
-
-
-def _lines(results: list[_Result]) -> list[str]:
-    return [result_line(r.model, r.number, r.request_id, r.outputs) if r.outputs is not None
-            else failure_line(r.number, r.error) for r in results]
-
-
 class Run:
     def __init__(self, plan: Plan, client: AsyncV2, folder: RunFolder,
                  progress: Progress) -> None:
@@ -162,7 +68,7 @@ class Run:
         self.client = client
         self.folder = folder
         self.progress = progress
-        self.scorer = Scorer(client, plan)
+        self.scorer = Scorer(client, plan.model, plan.concurrency, plan.retries)
         self.choice: TensorChoice | None = None
         self.offsets = {}
         offset = 0
@@ -172,6 +78,7 @@ class Run:
         self.failed = sum(s.failed for s in folder.done.values())
         self.scored = 0
         self.failed_now = 0
+        self.listed = sum(len(s.failures) for s in folder.done.values())
         self.writer: ShardWriter | None = None
         self.current: ShardState | None = None
         self.source: InputFile | None = None
@@ -208,7 +115,7 @@ class Run:
                       datatype: str | None = None) -> Outcome:
         started = datetime.now(UTC)
         clock = time.monotonic()
-        pending: deque[tuple[shards.Event, asyncio.Task[list[_Result]] | None]] = deque()
+        pending: deque[tuple[shards.Event, asyncio.Task[Any] | None]] = deque()
         in_flight = 0
         status, reason = COMPLETE, ""
         try:
@@ -278,25 +185,24 @@ class Run:
             self.progress.shard_written(part_name(event.index))
             return 0
         assert isinstance(event, shards.Batch) and self.current is not None
-        results = await task
+        lines, failures = await task
         pending.popleft()
-        assert self.writer is not None
-        self.writer.write(_lines(results))
-        failed = [r for r in results if r.outputs is None]
+        assert self.writer is not None and self.source is not None
+        self.writer.write(lines)
         state = self.current
         if not state.records:
-            state.first_record = results[0].number
-        state.last_record = results[-1].number
-        state.records += len(results)
-        state.failed += len(failed)
-        room = MANIFEST_FAILURES - sum(len(s.failures) for s in self.folder.done.values())
-        state.failures += [Failure(state.file, r.number, r.error) for r in failed][
-            :max(0, room - len(state.failures))]
-        self.failed += len(failed)
-        self.failed_now += len(failed)
-        self.scored += len(results) - len(failed)
-        assert self.source is not None
-        self.progress.advance(len(results), len(failed),
+            state.first_record = event.records[0].number
+        state.last_record = event.records[-1].number
+        state.records += len(lines)
+        state.failed += len(failures)
+        listed = [Failure(state.file, number, why) for number, why in failures][
+            :max(0, MANIFEST_FAILURES - self.listed)]
+        state.failures += listed
+        self.listed += len(listed)
+        self.failed += len(failures)
+        self.failed_now += len(failures)
+        self.scored += len(lines) - len(failures)
+        self.progress.advance(len(lines), len(failures),
                               self._offset(self.source, event.position))
         return 1
 

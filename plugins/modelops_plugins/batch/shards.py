@@ -12,9 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from modelops_plugins.batch.records import InputFileError, Record, TensorChoice, open_reader
+from modelops_plugins.batch.records import (
+    InputFileError,
+    Record,
+    RecordReader,
+    TensorChoice,
+    open_reader,
+)
 from modelops_plugins.batch.sources import InputFile
-from modelops_plugins.batch.tensors import RecordInputs
+from modelops_plugins.batch.tensors import RecordInputs, Uniform
 
 
 @dataclass(frozen=True)
@@ -23,12 +29,22 @@ class ShardStart:
     source: InputFile
 
 
-@dataclass(frozen=True)
+@dataclass
 class Batch:
+    """Records of one shard sent together: stacked already (`uniform`), or decoded one by one
+    (`decoded()`: per record its inputs or why it failed, worked out when first asked)."""
+
     index: int           # the shard it belongs to
     records: list[Record]
-    decoded: list[RecordInputs | str]   # per record: its inputs, or why it failed
+    reader: RecordReader
     position: int        # bytes of the file consumed once it was read
+    uniform: Uniform | None = None
+    _decoded: list[RecordInputs | str] | None = None
+
+    def decoded(self) -> list[RecordInputs | str]:
+        if self._decoded is None:
+            self._decoded = [self.reader.decode(r) for r in self.records]
+        return self._decoded
 
 
 @dataclass(frozen=True)
@@ -79,8 +95,11 @@ def events(files: list[InputFile], *, shard_size: int, batch_size: int,
                 count = 0
                 while records:
                     count += len(records)
-                    yield Batch(index, records, [reader.decode(r) for r in records],
-                                reader.position)
+                    batch = Batch(index, records, reader, reader.position,
+                                  reader.decode_uniform(records))
+                    if batch.uniform is None:
+                        batch.decoded()   # in reading order: CSV checks widths as it goes
+                    yield batch
                     if count >= shard_size:
                         break
                     records = reader.read(min(batch_size, shard_size - count))

@@ -5,8 +5,9 @@ batching does, so a model scores N records in one call. Records can only be stac
 agree on everything but that dimension (input names, datatypes, trailing dimensions, requested
 outputs, request parameters); a batch is therefore sent as one request per such group, and a
 record that cannot be stacked at all (a scalar input, inputs of unequal length) goes alone.
-The response is cut back into one answer per record by the same row counts; a model whose
-outputs do not have one row per input row cannot be cut, and its records are sent one by one.
+The response is cut back into one answer per record by the same row counts (`outputs`); a
+model whose outputs do not have one row per input row cannot be cut, and its records are then
+sent one by one.
 """
 
 from __future__ import annotations
@@ -35,28 +36,50 @@ class Tensor:
     data: list[Any] | Array
 
 
-@dataclass(frozen=True, slots=True)
 class RecordInputs:
-    """What one record sends; `rows` is the shared first dimension, None when unstackable."""
+    """What one record sends. `rows` is the shared first dimension (None when the inputs do
+    not share one) and `key` what must be equal for records to stack (None: never stacked);
+    both are worked out once, when the record is decoded."""
 
-    tensors: tuple[Tensor, ...]
-    outputs: tuple[str, ...] = ()
-    request_id: str = ""
-    parameters: str = ""   # the request's parameters as canonical JSON ("" for none)
+    __slots__ = ("key", "outputs", "parameters", "request_id", "rows", "tensors")
 
-    @property
-    def rows(self) -> int | None:
-        firsts = {t.shape[0] if t.shape else None for t in self.tensors}
-        if len(firsts) != 1:
-            return None
-        return firsts.pop()
+    def __init__(self, tensors: tuple[Tensor, ...], outputs: tuple[str, ...] = (),
+                 request_id: str = "", parameters: str = "") -> None:
+        self.tensors = tensors
+        self.outputs = outputs
+        self.request_id = request_id
+        self.parameters = parameters   # the request's parameters as canonical JSON, or ""
+        firsts = {t.shape[0] if t.shape else None for t in tensors}
+        self.rows: int | None = firsts.pop() if len(firsts) == 1 else None
+        self.key: tuple[Any, ...] | None = None if self.rows is None else (
+            tuple((t.name, t.datatype, t.shape[1:]) for t in tensors), outputs, parameters)
 
     def signature(self) -> tuple[Any, ...] | None:
-        """Records with equal signatures stack into one request; None: never stacked."""
-        if self.rows is None:
-            return None
-        return (tuple((t.name, t.datatype, t.shape[1:]) for t in self.tensors), self.outputs,
-                self.parameters)
+        return self.key
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A batch whose records are each one row of the same inputs, stacked as it was read:
+    the common case, sent without a per-record object. `tensors` are (name, datatype, array
+    of shape [records, ...])."""
+
+    tensors: list[tuple[str, str, Array]]
+
+    @property
+    def count(self) -> int:
+        return int(self.tensors[0][2].shape[0])
+
+    def template(self) -> RecordInputs:
+        """What each of its records looks like, for the checks made per record."""
+        return RecordInputs(tuple(Tensor(name, datatype, (1, *array.shape[1:]), [])
+                                  for name, datatype, array in self.tensors))
+
+    def records(self) -> list[RecordInputs]:
+        return [RecordInputs(tuple(Tensor(name, datatype, (1, *array.shape[1:]),
+                                          array[i:i + 1])
+                                   for name, datatype, array in self.tensors))
+                for i in range(self.count)]
 
 
 def from_request(request: wire.InferenceRequest) -> RecordInputs:
@@ -77,10 +100,22 @@ class Contract:
     def __init__(self, metadata: wire.ModelMetadata | None) -> None:
         self.declared = {t["name"]: t for t in (metadata or {"inputs": []})["inputs"]}
         self.outputs = tuple(t["name"] for t in (metadata or {"outputs": []})["outputs"])
+        self._verdicts: dict[tuple[Any, ...], str | None] = {}
 
     def problem(self, record: RecordInputs) -> str | None:
+        """Why the record does not fit the declared inputs, or None (remembered per shape)."""
         if not self.declared:
             return None
+        if record.key is None:
+            return self._problem(record)
+        key = (record.key, record.rows)
+        if key not in self._verdicts:
+            if len(self._verdicts) > 1024:
+                self._verdicts.clear()
+            self._verdicts[key] = self._problem(record)
+        return self._verdicts[key]
+
+    def _problem(self, record: RecordInputs) -> str | None:
         for tensor in record.tensors:
             spec = self.declared.get(tensor.name)
             if spec is None:
@@ -119,27 +154,3 @@ def merge(records: Sequence[RecordInputs]) -> list[tuple[str, str, Array]]:
                                dtype=wire.NUMPY_TYPES[tensor.datatype]).reshape(shape)
         merged.append((tensor.name, tensor.datatype, array))
     return merged
-
-
-def split(outputs: Sequence[tuple[str, str, Array]],
-          rows: Sequence[int]) -> list[list[Tensor]] | None:
-    """Each record's share of the outputs, by its row count; None when an output does not
-    have exactly one row per input row."""
-    total = sum(rows)
-    for _, _, array in outputs:
-        if array.ndim == 0 or array.shape[0] != total:
-            return None
-    shares: list[list[Tensor]] = [[] for _ in rows]
-    start = 0
-    for index, count in enumerate(rows):
-        for name, datatype, array in outputs:
-            part = array[start:start + count]
-            shares[index].append(Tensor(name, datatype, tuple(int(d) for d in part.shape),
-                                        part))
-        start += count
-    return shares
-
-
-def whole(outputs: Sequence[tuple[str, str, Array]]) -> list[Tensor]:
-    return [Tensor(name, datatype, tuple(int(d) for d in array.shape), array)
-            for name, datatype, array in outputs]
