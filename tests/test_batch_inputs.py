@@ -194,6 +194,15 @@ def test_records_stack_along_the_first_dimension_and_outputs_are_cut_back() -> N
     assert all(wire.parse_response(b) for b in bodies)
     assert outputs.result_lines("m", [1, 2], [1, 2],
                                 [("sum", "FP64", np.array([1.0]))]) is None
+    two = outputs.result_lines("m", [3, 4], [1, 1], [
+        ("label", "INT64", np.array([[1], [2]])),
+        ("scores", "FP32", np.array([[0.5, 0.25], [np.nan, 1.0]], dtype=np.float32))])
+    assert two is not None
+    first = json.loads(two[0])["outputs"]
+    assert [(o["name"], o["shape"], o["data"]) for o in first] == [
+        ("label", [1, 1], [1]), ("scores", [1, 2], [0.5, 0.25])]
+    assert json.loads(two[1])["outputs"][1]["data"][1] == 1.0
+    assert '"data":[NaN,1.0]' in two[1]   # what json writes for a NaN, as for the rest
 
 
 def test_uniform_batches_stack_as_read(tmp_path: Path) -> None:

@@ -81,6 +81,8 @@ def result_lines(model: str, numbers: Sequence[int], rows: Sequence[int],
                         f'{trailing}],"data":[', math.prod(array.shape[1:]),
                         _encoded(datatype, array)))
     head = f'{{"model_name":{_compact(model)},'
+    if not request_ids and all(count == 1 for count in rows):
+        return _one_row_lines(head, numbers, columns)
     lines = []
     start = 0
     for index, (number, count) in enumerate(zip(numbers, rows, strict=True)):
@@ -93,6 +95,23 @@ def result_lines(model: str, numbers: Sequence[int], rows: Sequence[int],
                      f'"outputs":[{tensors}]}}\n')
         start += count
     return lines
+
+
+def _one_row_lines(head: str, numbers: Sequence[int],
+                   columns: list[tuple[str, str, int, list[str]]]) -> list[str]:
+    """The common case, a row per record and no ids: each line is one format of its parts."""
+    cells = []
+    for prefix, middle, width, values in columns:
+        data = values if width == 1 else [",".join(values[i * width:(i + 1) * width])
+                                          for i in range(len(numbers))]
+        cells.append((f"{prefix}1{middle}", data))
+    if len(cells) == 1:
+        (opening, data), = cells
+        return [f'{head}"parameters":{{"record":{number}}},"outputs":[{opening}{value}]}}]}}\n'
+                for number, value in zip(numbers, data, strict=True)]
+    return [f'{head}"parameters":{{"record":{number}}},"outputs":['
+            + ",".join(f"{opening}{data[i]}]}}" for opening, data in cells) + "]}\n"
+            for i, number in enumerate(numbers)]
 
 
 def _encoded(datatype: str, array: Array) -> list[str]:

@@ -15,7 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -31,8 +31,7 @@ class InputFileError(Exception):
     """A file that cannot be read at all (as opposed to one bad record in it)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     number: int
     raw: Any
 
