@@ -196,3 +196,36 @@ def test_a_server_stopped_mid_run_stops_it_and_the_same_command_completes_it(
     assert [line["parameters"]["record"] for line in lines] == list(range(1, count + 1))
     assert [line["outputs"][0]["data"][0] for line in lines] == \
         predictions(server.http_url, data)
+
+
+def test_csv_rows_take_the_models_declared_input(server: MLServer, tmp_path: Path) -> None:
+    data = rows(30, seed=13)
+    source = tmp_path / "rows.csv"
+    source.write_text("a,b,c,d\n" + "".join(",".join(repr(float(v)) for v in row) + "\n"
+                                            for row in data))
+    result = run_batch("--url", server.http_url, "--model", "iris", "--input", str(source),
+                       "--output", str(tmp_path / "out"), "--batch-size", "7")
+    assert result.returncode == 0, result.stderr
+    lines = output_lines(only_run(tmp_path / "out"))
+    assert [line["parameters"]["record"] for line in lines] == list(range(2, 32))  # line 1: header
+    assert [line["outputs"][0]["data"][0] for line in lines] == \
+        predictions(server.http_url, data)
+
+
+def test_a_file_that_is_not_its_format_stops_the_run_as_bad_input(server: MLServer,
+                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    np.save(folder / "a.npy", rows(50, seed=17))
+    (folder / "b.npy").write_bytes(b"not numpy at all")
+    result = run_batch("--url", server.grpc_url, "--protocol", "grpc", "--model", "iris",
+                       "--input", str(folder), "--output", str(tmp_path / "out"),
+                       "--shard-size", "20")
+    assert result.returncode == 2, result.stderr
+    assert f"{folder}/b.npy: not a .npy array" in result.stderr
+    assert "Traceback" not in result.stderr
+    run = only_run(tmp_path / "out")
+    body = manifest(run)
+    assert body["status"] == "bad input" and body["records"]["written"] == 50
+    assert [p.name for p in parts(run)] == ["part-00000.jsonl", "part-00001.jsonl",
+                                           "part-00002.jsonl"]

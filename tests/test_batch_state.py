@@ -62,10 +62,27 @@ def test_a_complete_run_is_never_written_over(tmp_path: Path) -> None:
         outputs.RunFolder.open(str(tmp_path), "r1", IDENTITY)
 
 
-def test_a_run_started_with_other_arguments_is_refused(tmp_path: Path) -> None:
+def test_a_run_started_with_other_arguments_is_refused_once_it_wrote_a_shard(
+        tmp_path: Path) -> None:
     outputs.RunFolder.open(str(tmp_path), "r1", IDENTITY)
-    with pytest.raises(UsageError, match="was started with shardSize 10, not 20"):
-        outputs.RunFolder.open(str(tmp_path), "r1", {**IDENTITY, "shardSize": 20})
+    changed = {**IDENTITY, "shardSize": 20}
+    folder = outputs.RunFolder.open(str(tmp_path), "r1", changed)   # nothing written yet
+    assert json.loads((tmp_path / "r1" / "_run.json").read_text()) == changed
+    folder.begin(0).commit(_state(0))
+    with pytest.raises(UsageError, match="was started with shardSize 20, not 10"):
+        outputs.RunFolder.open(str(tmp_path), "r1", IDENTITY)
+
+
+def test_state_files_not_written_by_the_runner_are_refused(tmp_path: Path) -> None:
+    folder = outputs.RunFolder.open(str(tmp_path), "r1", IDENTITY)
+    folder.begin(0).commit(_state(0))
+    (tmp_path / "r1" / "_state" / "part-00000.jsonl.json").write_text('{"index": "x"}')
+    with pytest.raises(UsageError, match="is not a shard state"):
+        outputs.RunFolder.open(str(tmp_path), "r1", IDENTITY)
+    (tmp_path / "r1" / "_manifest.json").write_text("[1]")
+    (tmp_path / "r1" / "_state" / "part-00000.jsonl.json").write_text("{")
+    with pytest.raises(UsageError, match="not JSON"):
+        outputs.RunFolder.open(str(tmp_path), "r1", IDENTITY)
 
 
 def test_output_lines_are_v2_responses_with_the_record_number() -> None:

@@ -18,7 +18,7 @@ import re
 import sys
 from typing import Any
 
-from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from modelops.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.repository import Repository
 
 from modelops_plugins.headers import parse_headers
@@ -114,8 +114,8 @@ def shown_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def handle_run(args: argparse.Namespace, _repo: Repository) -> int:
-    from modelops_plugins.batch import sources
-    from modelops_plugins.batch.outputs import RunFolder
+    from modelops_plugins.batch import runner, sources
+    from modelops_plugins.batch.outputs import COMPLETE, RunFolder
     from modelops_plugins.smoke import wire
 
     _check_numbers(args)
@@ -151,7 +151,9 @@ def handle_run(args: argparse.Namespace, _repo: Repository) -> int:
         print(f"batch: {outcome.reason}", file=sys.stderr)
     for failure in outcome.manifest["failures"][:20]:
         print(f"{failure['file']}:{failure['record']}: {failure['error']}", file=sys.stderr)
-    if outcome.status == "complete" and not outcome.manifest["records"]["failed"]:
+    if outcome.status == runner.BAD_INPUT:
+        return EXIT_BAD_INPUT
+    if outcome.status == COMPLETE and not outcome.manifest["records"]["failed"]:
         return EXIT_OK
     return EXIT_CHECK_FAILED
 

@@ -196,29 +196,30 @@ class RunFolder:
         folder = cls(fs, posixpath.join(root, run_id), output.rstrip("/") + "/" + run_id)
         try:
             manifest = folder.read_json(MANIFEST)
-            if manifest is not None and manifest.get("status") == COMPLETE:
+            if isinstance(manifest, dict) and manifest.get("status") == COMPLETE:
                 raise UsageError(f"{folder.display} holds a complete run (its {MANIFEST} says "
                                  "so); outputs are never written over: choose another "
                                  "--run-id or --output")
             recorded = folder.read_json(RUN_FILE)
-            if recorded is not None:
-                changed = [k for k in sorted(set(recorded) | set(identity))
-                           if recorded.get(k) != identity.get(k)]
-                if changed:
-                    key = changed[0]
-                    raise UsageError(f"{folder.display} was started with {key} "
-                                     f"{recorded.get(key)!r}, not {identity.get(key)!r}; "
-                                     "rerun with the same arguments to resume it, or "
-                                     "choose another --run-id")
-            else:
+            folder._load_done()
+            changed = [k for k in sorted(set(recorded or {}) | set(identity))
+                       if (recorded or {}).get(k) != identity.get(k)]
+            if recorded is not None and changed and (folder.done or manifest is not None):
+                key = changed[0]
+                raise UsageError(f"{folder.display} was started with {key} "
+                                 f"{recorded.get(key)!r}, not {identity.get(key)!r}; rerun "
+                                 "with the same arguments to resume it, or choose another "
+                                 "--run-id")
+            if recorded is None or changed:   # new, or started but nothing written yet
                 fs.makedirs(folder.path, exist_ok=True)
                 folder.write_json(RUN_FILE, identity)
-            folder._load_done()
         except OSError as exc:
             raise UsageError(f"--output {folder.display}: {exc.strerror or exc}") from None
         return folder
 
     def _load_done(self) -> None:
+        if not self.fs.isdir(self.path):
+            return
         for path in self.fs.ls(self.path, detail=False):
             name = posixpath.basename(path)
             if name.startswith(".part-") and name.endswith(".tmp"):
@@ -228,7 +229,11 @@ class RunFolder:
                 continue
             state = self.read_json(posixpath.join(STATE_DIR, f"{name}.json"))
             if state is not None:
-                shard = ShardState.from_json(state)
+                try:
+                    shard = ShardState.from_json(state)
+                except (TypeError, AttributeError):
+                    raise UsageError(f"{self.display}/{STATE_DIR}/{name}.json is not a shard "
+                                     "state `modelops batch run` wrote") from None
                 self.done[shard.index] = shard
 
     def read_json(self, name: str) -> Any:

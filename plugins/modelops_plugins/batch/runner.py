@@ -38,6 +38,7 @@ from modelops_plugins.batch.scoring import Scorer, UnavailableError
 from modelops_plugins.batch.sources import InputFile
 
 MANIFEST_FAILURES = 10_000   # failures listed in the manifest; the count is always exact
+BAD_INPUT = "bad input"      # a file could not be read: the run stops, exit 2
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Plan:
 
 @dataclass
 class Outcome:
-    status: str            # complete | interrupted | stopped
+    status: str            # complete | interrupted | stopped | bad input
     reason: str = ""
     scored: int = 0
     failed: int = 0
@@ -121,11 +122,19 @@ class Run:
         try:
             try:
                 await self._prepare(input_name, datatype)
-                for event in shards.events(self.plan.files, shard_size=self.plan.shard_size,
-                                           batch_size=self.plan.batch_size,
-                                           done={i: (s.file, s.records)
-                                                 for i, s in self.folder.done.items()},
-                                           choice=self.choice):
+                events = shards.events(self.plan.files, shard_size=self.plan.shard_size,
+                                       batch_size=self.plan.batch_size,
+                                       done={i: (s.file, s.records)
+                                             for i, s in self.folder.done.items()},
+                                       choice=self.choice)
+                while True:
+                    try:
+                        event = next(events)
+                    except StopIteration:
+                        break
+                    except InputFileError as exc:   # what was read before it is still written
+                        status, reason = BAD_INPUT, str(exc)
+                        break
                     if isinstance(event, shards.ShardSkipped):
                         self.progress.skipped(part_name(event.index), event.records,
                                               self._offset(event.source, event.position))
@@ -147,15 +156,16 @@ class Run:
                               f"failed ({self.failed} so far); the rest was not scored")
             except UnavailableError as exc:
                 status, reason = "interrupted", f"{exc}; rerun the same command to resume"
-            except InputFileError as exc:
-                status, reason = "interrupted", str(exc)
+            except OSError as exc:
+                status, reason = "interrupted", (f"cannot write to {self.folder.display}: "
+                                                 f"{exc.strerror or exc}")
         finally:
             for _, task in pending:
                 if task is not None:
                     task.cancel()
             await asyncio.gather(*(t for _, t in pending if t is not None),
                                  return_exceptions=True)
-            if self.writer is not None and status != COMPLETE:
+            if self.writer is not None:   # a shard the run stopped in: never half written
                 self.writer.discard()
                 self.writer = None
         unwritten = self.current.failures if self.current is not None else []
@@ -179,7 +189,8 @@ class Run:
         if isinstance(event, shards.ShardEnd):
             pending.popleft()
             assert self.writer is not None and self.current is not None
-            self.writer.commit(self.current)
+            # fsync and renames off the event loop: requests in flight keep going meanwhile
+            await asyncio.to_thread(self.writer.commit, self.current)
             self.folder.done[event.index] = self.current
             self.writer = self.current = None
             self.progress.shard_written(part_name(event.index))
