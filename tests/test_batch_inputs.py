@@ -256,10 +256,10 @@ def test_plain_json_lines_decode_like_the_strict_parser(tmp_path: Path) -> None:
 
 
 def test_records_that_differ_do_not_stack() -> None:
-    assert _record(1, 1.0).signature() != _record(1, 1.0, name="other").signature()
+    assert _record(1, 1.0).key != _record(1, 1.0, name="other").key
     unequal = tensors.RecordInputs((tensors.Tensor("a", "FP64", (1, 2), [1, 2]),
                                     tensors.Tensor("b", "FP64", (2, 2), [1, 2, 3, 4])))
-    assert unequal.signature() is None
+    assert unequal.key is None
 
 
 def test_records_are_checked_against_the_declared_inputs() -> None:

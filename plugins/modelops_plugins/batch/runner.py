@@ -81,6 +81,7 @@ class Run:
         self.failed_now = 0
         self.listed = sum(len(s.failures) for s in folder.done.values())
         self.writer: ShardWriter | None = None
+        self.commits: list[asyncio.Future[None]] = []
         self.current: ShardState | None = None
         self.source: InputFile | None = None
 
@@ -168,11 +169,20 @@ class Run:
             if self.writer is not None:   # a shard the run stopped in: never half written
                 self.writer.discard()
                 self.writer = None
+            for outcome in await asyncio.gather(*self.commits, return_exceptions=True):
+                if isinstance(outcome, OSError):
+                    status, reason = "interrupted", (f"cannot write to {self.folder.display}: "
+                                                     f"{outcome.strerror or outcome}")
         unwritten = self.current.failures if self.current is not None else []
         manifest = self._manifest(status, reason, started, time.monotonic() - clock,
                                   unwritten)
         self.folder.write_json(MANIFEST, manifest)
         return Outcome(status, reason, self.scored, self.failed, manifest)
+
+    async def _commit(self, writer: ShardWriter, state: ShardState, index: int) -> None:
+        await asyncio.to_thread(writer.commit, state)
+        self.folder.done[index] = state
+        self.progress.shard_written(part_name(index))
 
     def _offset(self, source: InputFile, position: int) -> int:
         return self.offsets[source.display] + position
@@ -189,11 +199,13 @@ class Run:
         if isinstance(event, shards.ShardEnd):
             pending.popleft()
             assert self.writer is not None and self.current is not None
-            # fsync and renames off the event loop: requests in flight keep going meanwhile
-            await asyncio.to_thread(self.writer.commit, self.current)
-            self.folder.done[event.index] = self.current
+            # fsync and renames in a thread, while the next shard is read and scored
+            for finished in [c for c in self.commits if c.done()]:
+                self.commits.remove(finished)
+                finished.result()   # an OSError stops the run
+            self.commits.append(asyncio.ensure_future(
+                self._commit(self.writer, self.current, event.index)))
             self.writer = self.current = None
-            self.progress.shard_written(part_name(event.index))
             return 0
         assert isinstance(event, shards.Batch) and self.current is not None
         lines, failures = await task

@@ -1,4 +1,4 @@
-"""Records as V2 input tensors: checked against the model, merged into one request, split back.
+"""Records as V2 input tensors: checked against the model and stacked into one request.
 
 A batch request stacks its records along the first dimension, the way MLServer's own adaptive
 batching does, so a model scores N records in one call. Records can only be stacked when they
@@ -54,9 +54,6 @@ class RecordInputs:
         self.key: tuple[Any, ...] | None = None if self.rows is None else (
             tuple((t.name, t.datatype, t.shape[1:]) for t in tensors), outputs, parameters)
 
-    def signature(self) -> tuple[Any, ...] | None:
-        return self.key
-
 
 @dataclass(frozen=True)
 class Uniform:
@@ -74,12 +71,6 @@ class Uniform:
         """What each of its records looks like, for the checks made per record."""
         return RecordInputs(tuple(Tensor(name, datatype, (1, *array.shape[1:]), [])
                                   for name, datatype, array in self.tensors))
-
-    def records(self) -> list[RecordInputs]:
-        return [RecordInputs(tuple(Tensor(name, datatype, (1, *array.shape[1:]),
-                                          array[i:i + 1])
-                                   for name, datatype, array in self.tensors))
-                for i in range(self.count)]
 
 
 def from_request(request: wire.InferenceRequest) -> RecordInputs:
