@@ -4,6 +4,8 @@ Batches are read and decoded in order and sent as tasks; at most `concurrency` r
 flight (a semaphore) and at most twice that many batches are held, so memory is bounded by
 concurrency × batch size whatever the input's size. Results are taken from the oldest batch
 first, so each shard's lines come out in input order even though requests finish in any order.
+A finished shard is committed (fsync, renames) in a thread while the next one is scored; the
+manifest is written once every commit has ended.
 
 A server that stays unavailable after the retries stops the run: finished shards stay, the
 unfinished one is discarded, and the manifest says why (a rerun resumes). More failures than
