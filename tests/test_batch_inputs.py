@@ -56,7 +56,6 @@ def test_missing_input_and_schemes_without_their_extra_are_usage_errors(tmp_path
     with pytest.raises(UsageError, match="no such file or prefix"):
         sources.resolve(str(tmp_path / "absent.jsonl"), None)
     for uri, extra in (("gs://bucket/x.jsonl", "gcs"), ("s3://bucket/x.jsonl", "s3")):
-        pytest.importorskip("fsspec")
         try:
             __import__({"gcs": "gcsfs", "s3": "s3fs"}[extra])
         except ImportError:
