@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import REPO_ROOT
 from modelops.policy import Finding, PolicyLibrary, build_input, create_engine
-from repo_builder import PREFIX, environment, model, rendered_objects, uri
+from repo_builder import PREFIX, environment, model, rendered_objects
 
 ENGINES = ("opa", "regorus")
 LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
@@ -44,39 +44,12 @@ def on_cronjobs(findings: list[Finding], severity: str = "deny") -> list[Finding
     return [f for f in findings if f.kind == "CronJob" and f.severity == severity]
 
 
-def inference_service(name: str, namespace: str, size: str, min_replicas: int) -> dict[str, Any]:
-    return yaml.safe_load(f"""
-apiVersion: serving.kserve.io/v1beta1
-kind: InferenceService
-metadata:
-  name: {name}
-  namespace: {namespace}
-  annotations:
-    serving.kserve.io/deploymentMode: Knative
-    modelops.dev/artifact-size: {size}
-spec:
-  predictor:
-    minReplicas: {min_replicas}
-    maxReplicas: 2
-    model:
-      modelFormat: {{name: sklearn}}
-      runtime: kserve-sklearnserver
-      protocolVersion: v2
-      storageUri: {uri(name)}
-      resources:
-        requests: {{cpu: "1", memory: 1Gi}}
-        limits: {{memory: 1Gi}}
-""")
-
-
-def kserve_environment(size: str, timeout: int) -> list[dict[str, Any]]:
+def kserve_environment(size: str, timeout: int, min_replicas: int = 0) -> list[dict[str, Any]]:
+    """The rendered environment of a KServe model with a batch (its InferenceService too)."""
     ranker = model("ranker", server=None, artifact={"size": size},
-                   replicas={"min": 0, "max": 2}, batch={**BATCH, "timeoutSeconds": timeout})
-    objects = rendered_objects(environment("kq", ranker, defaultTarget="kserve",
-                                           kserve=KSERVE))
-    # Only what KServe renders serves a KServe model.
-    objects = [o for o in objects if o["kind"] not in ("Model", "Job", "KafkaTopic")]
-    return [*objects, inference_service("ranker", "models-kq", size, 0)]
+                   replicas={"min": min_replicas, "max": 2},
+                   batch={**BATCH, "timeoutSeconds": timeout})
+    return rendered_objects(environment("kq", ranker, defaultTarget="kserve", kserve=KSERVE))
 
 
 def test_the_rendered_batch_passes_every_policy(judge: Any) -> None:
@@ -107,9 +80,7 @@ def test_a_timeout_above_the_cold_start_is_allowed(judge: Any) -> None:
 
 
 def test_a_model_that_never_scales_to_zero_needs_no_cold_start_timeout(judge: Any) -> None:
-    objects = kserve_environment("2000M", 1)
-    objects[-1] = inference_service("ranker", "models-kq", "2000M", 1)
-    assert on_cronjobs(judge(objects)) == []
+    assert on_cronjobs(judge(kserve_environment("2000M", 1, min_replicas=1))) == []
 
 
 def test_the_engines_agree_on_the_batch_samples() -> None:

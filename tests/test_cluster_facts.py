@@ -127,9 +127,13 @@ def test_facts_come_one_per_object_for_models_servers_and_rule_files() -> None:
         elif obj["kind"] == "PrometheusRule":
             groups = entry["rule_file"]["groups"]
             assert set(groups) == {g["name"] for g in obj["spec"]["groups"]}
-            watched = [r["threshold"] for rules in groups.values() for r in rules
+            alerts = [r for rules in groups.values() for r in rules]
+            watched = [r["threshold"] for r in alerts
                        if r["alert"] in ("ModelLatencyHigh", "ModelErrorRateHigh")]
-            assert watched and all(isinstance(t, (int, float)) for t in watched)
+            assert all(isinstance(t, (int, float)) for t in watched)
+            # Seldon's rule file has thresholds; KServe's rules (units by exporter) have none
+            # the alerts policy reads.
+            assert watched or all(r["alert"].startswith("KServe") for r in alerts), alerts
         else:
             assert entry == {}
 

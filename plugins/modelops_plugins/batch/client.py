@@ -219,7 +219,8 @@ class AsyncV2:
             body = result.get_response()
         found: Outputs = []
         for output in body.get("outputs", []):
-            array = result.as_numpy(output["name"])
+            array = (wire.grpc_output(result, output["name"]) if self.protocol == "grpc"
+                     else result.as_numpy(output["name"]))
             if array is None:
                 raise CallError("server", f"output {output['name']!r} came back without data")
             found.append((output["name"], output["datatype"], np.asarray(array)))

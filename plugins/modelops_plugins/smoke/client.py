@@ -203,36 +203,13 @@ class GrpcClient:
         self._client.close()
 
 
-# The typed field of a gRPC tensor's `contents` that carries each V2 datatype (FP16 has none).
-_CONTENTS_FIELDS = {
-    "BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents",
-    "INT32": "int_contents", "INT64": "int64_contents", "UINT8": "uint_contents",
-    "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
-    "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
-}
-
-
-def _from_contents(output: Any) -> Any:
-    """A gRPC output tensor sent in its typed `contents` field rather than as raw bytes."""
-    field = _CONTENTS_FIELDS.get(output.datatype)
-    values = list(getattr(output.contents, field)) if field else []
-    dtype = wire.NUMPY_TYPES.get(output.datatype, "object")
-    return np.asarray(values, dtype=dtype).reshape([int(d) for d in output.shape])
-
-
 def grpc_response(result: Any) -> wire.InferenceResponse:
     """A tritonclient.grpc InferResult as a typed response, each output read from raw bytes
     where the server sent them and from the typed contents otherwise."""
     message = result.get_response()
-    positions = {o.name: i for i, o in enumerate(message.outputs)}
-
-    def decode(name: str) -> Any:
-        if positions[name] < len(message.raw_output_contents):
-            return result.as_numpy(name)
-        return _from_contents(message.outputs[positions[name]])
-
     return _response(result.get_response(as_json=True),
-                     [(o.name, o.datatype) for o in message.outputs], decode)
+                     [(o.name, o.datatype) for o in message.outputs],
+                     lambda name: wire.grpc_output(result, name))
 
 
 def _metadata(raw: Any) -> wire.ModelMetadata:

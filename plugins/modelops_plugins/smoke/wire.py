@@ -316,3 +316,33 @@ def shape_matches(shape: list[int], declared: list[int]) -> bool:
     """Whether a concrete shape fits a declared one (-1 matches any size)."""
     return len(shape) == len(declared) and all(d in (-1, s) for s, d in zip(shape, declared,
                                                                              strict=True))
+
+
+# The typed field of a gRPC tensor's `contents` that carries each V2 datatype (FP16 has none).
+_CONTENTS_FIELDS = {
+    "BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents",
+    "INT32": "int_contents", "INT64": "int64_contents", "UINT8": "uint_contents",
+    "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
+    "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
+}
+
+
+def _from_contents(output: Any) -> Any:
+    """A gRPC output tensor sent in its typed `contents` field rather than as raw bytes."""
+    field = _CONTENTS_FIELDS.get(output.datatype)
+    values = list(getattr(output.contents, field)) if field else []
+    dtype = NUMPY_TYPES.get(output.datatype, "object")
+    return np.asarray(values, dtype=dtype).reshape([int(d) for d in output.shape])
+
+
+def grpc_output(result: Any, name: str) -> Any:
+    """One output of a tritonclient.grpc InferResult, or None when it has none of that name:
+    from the raw bytes where the server sent them (Triton, MLServer), from the typed
+    `contents` otherwise (KServe's Python server)."""
+    message = result.get_response()
+    for position, output in enumerate(message.outputs):
+        if output.name == name:
+            if position < len(message.raw_output_contents):
+                return result.as_numpy(name)
+            return _from_contents(output)
+    return None
