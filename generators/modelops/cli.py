@@ -18,11 +18,14 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelops.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError, UsageError
-from modelops.repository import Repository
 
-Handler = Callable[[argparse.Namespace, Repository], int]
+if TYPE_CHECKING:
+    from modelops.repository import Repository
+
+Handler = Callable[[argparse.Namespace, "Repository"], int]
 VERB_GROUP = "modelops.verbs"
 
 
@@ -61,9 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler
         if not getattr(args, "needs_repo", True):
-            # Verbs that also run outside a checkout (the smoke test in its PostSync Job)
-            # set needs_repo=False and call Repository.discover themselves when they need it.
-            return handler(args, Repository((args.repo or Path.cwd()).resolve()))
+            # Verbs that also run outside a checkout (the smoke test in its PostSync Job, a
+            # batch run in its CronJob) set needs_repo=False: they get their arguments only
+            # and discover the repository themselves when they need it, so they start
+            # without loading the spec models.
+            standalone: Callable[[argparse.Namespace], int] = args.handler
+            return standalone(args)
+        from modelops.repository import Repository
+
         return handler(args, Repository.discover(args.repo))
     except InputError as exc:
         for problem in exc.problems:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.crds import add_crds_argument, crd_directory
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from modelops.repository import Repository
+
+if TYPE_CHECKING:
+    from modelops.repository import Repository
 
 
 def register(verbs: Any) -> None:
@@ -89,7 +91,7 @@ def _render(args: argparse.Namespace, repo: Repository) -> int:
     return EXIT_OK
 
 
-def _validate(args: argparse.Namespace, repo: Repository) -> int:
+def _validate(args: argparse.Namespace) -> int:
     from modelops import checks
 
     if args.files and args.env:
@@ -98,6 +100,8 @@ def _validate(args: argparse.Namespace, repo: Repository) -> int:
     if args.files:
         findings, count = checks.validate_files(args.files, crd_dir)
     else:
+        from modelops.repository import Repository
+
         repo = Repository.discover(args.repo)
         findings, count = checks.validate_rendered(repo, repo.select(args.env), crd_dir)
     for finding in findings:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_OK, UsageError
-from modelops.repository import Repository
+
+if TYPE_CHECKING:
+    from modelops.repository import Repository
 
 
 def register(verbs: Any) -> None:

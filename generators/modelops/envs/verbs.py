@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelops.envs.create import NewEnvironment, create_environment, parse_cluster
 from modelops.errors import EXIT_OK
-from modelops.repository import Repository
+
+if TYPE_CHECKING:
+    from modelops.repository import Repository
 
 
 def register(verbs: Any) -> None:
@@ -31,6 +32,8 @@ def register(verbs: Any) -> None:
 
 
 def _new(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.envs.create import NewEnvironment, create_environment, parse_cluster
+
     cluster_name, cluster_server = parse_cluster(args.cluster)
     written = create_environment(repo, NewEnvironment(
         args.name, args.source, args.namespace, cluster_name, cluster_server, args.with_models))

@@ -6,13 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.crds import add_crds_argument, crd_directory
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.policy.engine import ENGINES
 from modelops.policy.library import PolicyLibrary
-from modelops.repository import Repository
+
+if TYPE_CHECKING:
+    from modelops.repository import Repository
 
 POLICY_DIR = "policies"
 

@@ -13,16 +13,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK
-from modelops.gitops.change import Outcome
-from modelops.gitops.git import GitError
-from modelops.gitops.history import artifact_history, artifact_uri, format_table, spec_path
-from modelops.gitops.promote import promote
-from modelops.gitops.rollback import knative_revision_note, model_file, plan_rollback, rollback
-from modelops.gitops.workspace import GitOpsError, Workspace
-from modelops.repository import Repository
+
+if TYPE_CHECKING:
+    from modelops.gitops.change import Outcome
+    from modelops.repository import Repository
 
 
 def register(verbs: Any) -> None:
@@ -54,7 +51,7 @@ def register(verbs: Any) -> None:
     prom.set_defaults(handler=_promote)
 
 
-Handler = Callable[[argparse.Namespace, Repository], int]
+Handler = Callable[[argparse.Namespace, "Repository"], int]
 
 
 def _failures_reported(handler: Handler) -> Handler:
@@ -62,6 +59,9 @@ def _failures_reported(handler: Handler) -> Handler:
     the operations themselves leave the repository as they found it."""
     @functools.wraps(handler)
     def run(args: argparse.Namespace, repo: Repository) -> int:
+        from modelops.gitops.git import GitError
+        from modelops.gitops.workspace import GitOpsError
+
         try:
             return handler(args, repo)
         except (GitOpsError, GitError) as exc:
@@ -75,6 +75,10 @@ def _failures_reported(handler: Handler) -> Handler:
 
 @_failures_reported
 def _history(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.gitops.history import artifact_history, artifact_uri, format_table, spec_path
+    from modelops.gitops.rollback import model_file
+    from modelops.gitops.workspace import Workspace
+
     ws = Workspace.open(repo)
     path = model_file(ws, args.env, args.model)
     changes = artifact_history(ws.git, spec_path(ws.prefix, args.env, args.model))
@@ -100,6 +104,9 @@ def _report(outcome: Outcome, extra: list[str]) -> None:
 
 @_failures_reported
 def _rollback(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.gitops.rollback import knative_revision_note, plan_rollback, rollback
+    from modelops.gitops.workspace import Workspace
+
     ws = Workspace.open(repo)
     before = ws.require_clean()
     plan = plan_rollback(ws, args.env, args.model, steps=args.steps, to=args.to)
@@ -114,6 +121,9 @@ def _rollback(args: argparse.Namespace, repo: Repository) -> int:
 
 @_failures_reported
 def _promote(args: argparse.Namespace, repo: Repository) -> int:
+    from modelops.gitops.promote import promote
+    from modelops.gitops.workspace import Workspace
+
     ws = Workspace.open(repo)
     before = ws.require_clean()
     outcome, steps = promote(ws, before, args.models, args.source, args.target)

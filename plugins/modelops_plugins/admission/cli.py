@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from modelops.policy import ENGINES, PolicyEngineError
-from modelops.repository import Repository
 
 from modelops_plugins.admission.resources import MODELS, SERVERS, WEBHOOKS
 
 if TYPE_CHECKING:
+    from modelops.repository import Repository
+
     from modelops_plugins.admission.handlers import Readiness
     from modelops_plugins.admission.server import AdmissionServer
     from modelops_plugins.admission.verdict import Judge
@@ -91,7 +92,7 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 def _prepare(args: argparse.Namespace,
-             repo: Repository) -> tuple[Judge, Readiness, tuple[str, int]]:
+             root: Path) -> tuple[Judge, Readiness, tuple[str, int]]:
     from modelops_plugins.admission.handlers import Readiness
     from modelops_plugins.admission.verdict import Judge
 
@@ -104,18 +105,20 @@ def _prepare(args: argparse.Namespace,
             raise UsageError(f"{path}: no such file (--tls-cert/--tls-key)")
     address = parse_listen(args.listen)
     try:
-        judge = Judge.load(args.policies or repo.root / "policies", args.engine,
+        judge = Judge.load(args.policies or root / "policies", args.engine,
                            args.policy_workers, args.policy_split)
     except PolicyEngineError as exc:
         raise UsageError(f"the policy library does not compile: {exc}") from exc
     return judge, Readiness(freeze_heap=True), address
 
 
-def _run(args: argparse.Namespace, repo: Repository) -> int:
+def _run(args: argparse.Namespace) -> int:
     from modelops_plugins.admission import operator
     from modelops_plugins.admission.server import AdmissionServer
 
-    judge, readiness, (host, port) = _prepare(args, repo)
+    # Outside a checkout (the webhook's Deployment) the policies come from --policies or the
+    # working directory.
+    judge, readiness, (host, port) = _prepare(args, (args.repo or Path.cwd()).resolve())
 
     async def main() -> AdmissionServer:
         server = AdmissionServer(host, port, args.tls_cert, args.tls_key, readiness)
@@ -135,7 +138,7 @@ def _serve(args: argparse.Namespace, repo: Repository) -> int:
 
     name = repo.select([args.env])[0]
     objects = read_rendered(repo.rendered_dir(name))
-    judge, readiness, (host, port) = _prepare(args, repo)
+    judge, readiness, (host, port) = _prepare(args, repo.root)
     kinds = [resource.kind for resource, _ in indexed_objects(objects)]
     print(f"admission: environment {name}: {kinds.count(MODELS.kind)} Models, "
           f"{kinds.count(SERVERS.kind)} Servers from {repo.relative(repo.rendered_dir(name))}; "

@@ -16,12 +16,14 @@ import hashlib
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from modelops.repository import Repository
 
 from modelops_plugins.headers import parse_headers
+
+if TYPE_CHECKING:
+    pass
 
 SELDON_MODEL_HEADER = "seldon-model"
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}")
@@ -113,7 +115,7 @@ def shown_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: "<redacted>" if SECRET_HEADER.search(k) else v for k, v in headers.items()}
 
 
-def handle_run(args: argparse.Namespace, _repo: Repository) -> int:
+def handle_run(args: argparse.Namespace) -> int:
     from modelops_plugins.batch import runner, sources
     from modelops_plugins.batch.outputs import COMPLETE, RunFolder
     from modelops_plugins.smoke import wire

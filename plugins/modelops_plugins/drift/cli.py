@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_OK
-from modelops.repository import Repository
+
+if TYPE_CHECKING:
+    pass
 
 
 def register(verbs: Any) -> None:
@@ -32,7 +34,7 @@ def register(verbs: Any) -> None:
     build.set_defaults(handler=handle_build, needs_repo=False)
 
 
-def handle_build(args: argparse.Namespace, _repo: Repository) -> int:
+def handle_build(args: argparse.Namespace) -> int:
     from modelops_plugins import tabular
     from modelops_plugins.drift import build
 

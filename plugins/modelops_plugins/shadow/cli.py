@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from modelops.repository import Repository
 
 from modelops_plugins.shadow import DEFAULT_BINS, THRESHOLD
+
+if TYPE_CHECKING:
+    pass
 
 
 def register(verbs: Any) -> None:
@@ -99,7 +101,7 @@ def _live_responses(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     return current, previous
 
 
-def handle_compare(args: argparse.Namespace, _repo: Repository) -> int:
+def handle_compare(args: argparse.Namespace) -> int:
     from modelops_plugins.shadow import divergence, sources
     from modelops_plugins.smoke import wire
 

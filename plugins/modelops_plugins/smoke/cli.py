@@ -12,13 +12,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from modelops.repository import Repository
 
 from modelops_plugins.headers import parse_headers
 from modelops_plugins.textfiles import read_text
+
+if TYPE_CHECKING:
+    pass
 
 SELDON_MODEL_HEADER = "seldon-model"
 
@@ -75,6 +77,8 @@ def from_spec(args: argparse.Namespace) -> tuple[Any, float]:
     if not sep or not env_name or not model_name or "/" in model_name:
         raise UsageError(f"--from-spec {args.from_spec!r}: expected ENV/MODEL, e.g. "
                          "prod/fraud-detector")
+    from modelops.repository import Repository
+
     repo = Repository.discover(args.repo)
     env = repo.load_environment(repo.select([env_name])[0])
     model = env.model(model_name)
@@ -90,7 +94,7 @@ def from_spec(args: argparse.Namespace) -> tuple[Any, float]:
     return request, float(derive.smoke_max_latency_ms(env, model).value)
 
 
-def handle(args: argparse.Namespace, _repo: Repository) -> int:
+def handle(args: argparse.Namespace) -> int:
     from modelops_plugins.smoke import checks
     from modelops_plugins.smoke.client import ClientError, connect
 
