@@ -7,11 +7,11 @@ on the same input (JSON lines of one-row V2 requests), against the same MLServer
 concurrency and over HTTP (`mlserver infer` has no gRPC). The runner over gRPC is printed too,
 not judged. Arms alternate for `--rounds` rounds, each in its own process; rows/s is rows over
 the process's wall time, "steady" the same with the wall time of that arm's command on a
-one-row input taken off (a batch pays its start-up once; the runner's includes loading every
-`modelops` verb group), and the target is judged on it; peak RSS is that
-process's own (VmHWM from /proc), steal and "others" (tests/bench/cpustat.py) cover exactly
-the arm's runs, the measured processes being the arm's and the server's; "CPU s" is the
-arm's own process (user + system, median), which on a shared machine says more than rows/s.
+one-row input taken off (a batch pays its start-up once), and the target is judged on it;
+peak RSS is that process's own (VmHWM from /proc), steal and "others"
+(tests/bench/cpustat.py) cover exactly the arm's runs, the measured processes being the arm's
+and the server's; "CPU s" is the arm's own process (user + system, median), which on a shared
+machine says more than rows/s.
 
 Memory: the runner's peak RSS on a `--small-mb` and a `--big-mb` `.npy` input of wide rows
 (256 features, a model trained for them) must not grow with the input: the big run's peak is
