@@ -52,7 +52,7 @@ policy: ## Rego policies: their unit tests, then every rendered environment
 	$(MODELOPS) policy --test
 	$(MODELOPS) policy
 
-plan: ## Seldon placement per pool: capacity, load, headroom, unschedulable models
+plan: ## placement: Seldon pools (capacity, load, headroom, unschedulable models) and KServe capacity
 	$(MODELOPS) plan
 
 validate: ## strict schema validation of every rendered object
