@@ -157,11 +157,11 @@ def _error_signal_annotation(env: LoadedEnvironment, runtime: str) -> dict[str, 
     """Says so on the object when its exporter has no error counter, so policies/alerts asks
     only for the latency alert (an error-rate rule there could never fire)."""
     source = kserve_monitoring.exporter(kserve_settings(env), runtime)
-    if kserve_monitoring.signals("", "", source).errors is not None:
+    why = kserve_monitoring.NO_ERROR_COUNTER.get(source)
+    if why is None:
         return {}
     return {"modelops.dev/error-rate-signal": derived(
-        kserve_monitoring.NO_ERROR_SIGNAL, f"runtime {runtime} in Standard mode: "
-        f"{kserve_monitoring.signals('', '', source).errors_signal}")}
+        kserve_monitoring.NO_ERROR_SIGNAL, f"runtime {runtime} in Standard mode: {why}")}
 
 
 def inference_service_plan(env: LoadedEnvironment, model: LoadedModel) -> ObjectPlan:

@@ -38,6 +38,12 @@ from modelops.spec import KServeSettings
 
 Exporter = Literal["knative-opencensus", "knative-otel", "kserve-python", "triton"]
 
+# The exporters with no error counter, and why: their models get no error-rate rule.
+NO_ERROR_COUNTER: dict[Exporter, str] = {
+    "kserve-python": "KServe's Python model server exports no error counter: no error-rate "
+                     "alert exists for this model in Standard mode",
+}
+
 KNATIVE_OTEL_SINCE = (1, 19)
 USER_METRICS_PORT = "http-usermetric"
 KSERVE_SERVER_PORT = 8080
@@ -124,8 +130,7 @@ def signals(namespace: str, model: str, source: Exporter) -> Signals:
         return Signals(
             f"histogram_quantile(0.99, sum by (model, le) ({bucket}))",
             "KServe Python model server request_predict_seconds (a true p99 of predict)",
-            None, "KServe's Python model server exports no error counter: no error-rate "
-            "alert exists for this model in Standard mode")
+            None, NO_ERROR_COUNTER["kserve-python"])
     matchers = f'{ns}, model="{model}"'
 
     def triton(metric: str) -> str:
