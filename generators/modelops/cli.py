@@ -62,7 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.disable()
     try:
         args = build_parser().parse_args(argv)
-        handler: Handler = args.handler
         if not getattr(args, "needs_repo", True):
             # Verbs that also run outside a checkout (the smoke test in its PostSync Job, a
             # batch run in its CronJob) set needs_repo=False: they get their arguments only
@@ -72,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return standalone(args)
         from modelops.repository import Repository
 
+        handler: Handler = args.handler
         return handler(args, Repository.discover(args.repo))
     except InputError as exc:
         for problem in exc.problems:
