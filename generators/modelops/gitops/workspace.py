@@ -10,7 +10,6 @@ anything is touched and `restore` guarantees the third, verifying it afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from modelops.errors import UsageError
 from modelops.gitops.git import Git, GitError
@@ -47,10 +46,6 @@ class Workspace:
                              "rollback and promote work on committed history")
         relative = repo.root.resolve().relative_to(top.resolve()).as_posix()
         return cls(repo, git, "" if relative == "." else relative + "/")
-
-    def git_path(self, path: Path) -> str:
-        """`path` (under the repository root) as git names it."""
-        return self.prefix + path.resolve().relative_to(self.repo.root.resolve()).as_posix()
 
     def env_dir(self, env: str) -> str:
         return f"{self.prefix}{ENVIRONMENTS_DIR}/{env}"
