@@ -52,9 +52,11 @@ PEER_MODELS = [_gpu_model(f"tagger-{i:02d}") for i in range(PEERS)]
 REVIEWED = _gpu_model("tagger-new")
 
 
+ENGINE = create_engine(PolicyLibrary.load(REPO_ROOT / "policies"), "regorus")
+
+
 def _ci_warnings(objects: list[Obj]) -> list[str]:
-    engine = create_engine(PolicyLibrary.load(REPO_ROOT / "policies"), "regorus")
-    findings = engine.evaluate(build_input([REVIEWED], objects))
+    findings = ENGINE.evaluate(build_input([REVIEWED], objects))
     return [f.message for f in findings
             if f.severity == "warn" and f.policy == "serving-target"]
 

@@ -21,7 +21,7 @@ from repo_builder import (
     rendered_objects,
 )
 
-LIBRARY = PolicyLibrary.load(REPO_ROOT / "policies")
+ENGINE = create_engine(PolicyLibrary.load(REPO_ROOT / "policies"), "regorus")
 MODELS = (kserve_model("scorer"),
           kserve_model("tagger", framework="onnx", kserve={"runtime": KSERVE_TRITON_RUNTIME}))
 
@@ -31,7 +31,7 @@ def _objects(mode: str) -> list[dict[str, Any]]:
 
 
 def _alert_denials(objects: list[dict[str, Any]]) -> list[str]:
-    findings = create_engine(LIBRARY, "regorus").evaluate(build_input(objects))
+    findings = ENGINE.evaluate(build_input(objects))
     return sorted(f.message for f in findings if f.severity == "deny" and f.policy == "alerts")
 
 

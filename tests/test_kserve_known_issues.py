@@ -7,6 +7,7 @@ renderer on a repository built here. Upstream numbers are kserve/kserve issues.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 import yaml
 from conftest import REPO_ROOT
 from modelops.errors import InputError
-from modelops.policy import PolicyLibrary, build_input, create_engine
+from modelops.policy import PolicyEngine, PolicyLibrary, build_input, create_engine
 from modelops.repository import Repository
 from repo_builder import (
     KSERVE_SKLEARN_RUNTIME,
@@ -42,12 +43,17 @@ def inference_service(objects: list[Obj], name: str) -> Obj:
                 if o["kind"] == "InferenceService" and o["metadata"]["name"] == name)
 
 
+@cache
+def engine(name: str) -> PolicyEngine:
+    return create_engine(LIBRARY, name)
+
+
 def denials(objects: list[Obj], policy: str) -> dict[str, list[str]]:
     """{engine: deny messages of `policy`} on both engines."""
     found = {}
-    for engine in ("regorus", "opa"):
-        findings = create_engine(LIBRARY, engine).evaluate(build_input(objects))
-        found[engine] = sorted(f.message for f in findings
+    for name in ("regorus", "opa"):
+        findings = engine(name).evaluate(build_input(objects))
+        found[name] = sorted(f.message for f in findings
                                if f.severity == "deny" and f.policy == policy)
     assert found["regorus"] == found["opa"], found
     return found
@@ -112,11 +118,11 @@ def test_4191_a_mode_change_against_what_runs_is_denied() -> None:
                                                  kserve=kserve_settings("Standard")))
     after = inference_service(after_objects, "scorer")
     previous = {f"InferenceService/{before['metadata']['namespace']}/scorer": before}
-    for engine in ("regorus", "opa"):
+    for name in ("regorus", "opa"):
         document = dict(build_input(after_objects), previous=previous)
-        findings = create_engine(LIBRARY, engine).evaluate(document)
+        findings = engine(name).evaluate(document)
         assert any("deployment mode changes from Knative to Standard" in f.message
-                   for f in findings if f.severity == "deny"), (engine, findings)
+                   for f in findings if f.severity == "deny"), (name, findings)
     assert after["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
 
 
