@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from modelops import kserve_metrics
 from modelops.kserve_metrics import (
     KSERVE_PREDICT_SECONDS,
     TRITON_REQUEST_DURATION_US,
@@ -56,6 +57,14 @@ _KNATIVE_NEW = ("namespace", "kn_service_name", "kn_configuration_name", "kn_rev
                 "http_response_status_code")
 _KSERVE = f"KServe Python model server (predictor pods, port {KSERVE_SERVER_PORT})"
 _TRITON = f"Triton Inference Server (predictor pods, port {TRITON_METRICS_PORT})"
+
+
+def _scraped(name: str, exporter: str) -> Metric:
+    """A runtime metric as Prometheus stores it: the labels the real server exports
+    (`kserve_metrics`, checked against it) plus the namespace of the pod scraped."""
+    return Metric(name, exporter, ("namespace", *kserve_metrics.METRICS[name].labels))
+
+
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("revision_app_request_latencies_bucket", f"{_QUEUE_PROXY}, Knative <= 1.18, ms",
            (*_KNATIVE_OLD, "le")),
@@ -64,10 +73,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            (*_KNATIVE_NEW, "le")),
     Metric("kn_serving_invocation_duration_seconds_count", f"{_QUEUE_PROXY}, Knative >= 1.19",
            _KNATIVE_NEW),
-    Metric(f"{KSERVE_PREDICT_SECONDS}_bucket", _KSERVE, ("namespace", "model_name", "le")),
-    Metric(TRITON_REQUEST_DURATION_US, _TRITON, ("namespace", "model", "version")),
-    Metric(TRITON_REQUEST_SUCCESS, _TRITON, ("namespace", "model", "version")),
-    Metric(TRITON_REQUEST_FAILURE, _TRITON, ("namespace", "model", "version")),
+    _scraped(f"{KSERVE_PREDICT_SECONDS}_bucket", _KSERVE),
+    _scraped(TRITON_REQUEST_DURATION_US, _TRITON),
+    _scraped(TRITON_REQUEST_SUCCESS, _TRITON),
+    _scraped(TRITON_REQUEST_FAILURE, _TRITON),
 )}
 
 
